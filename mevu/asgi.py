@@ -1,0 +1,19 @@
+"""ASGI entrypoint: Django for HTTP, Channels for WebSockets, both stamped with X-Instance-Id."""
+
+from __future__ import annotations
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mevu.settings")
+django_asgi = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+
+from mevu.instance import InstanceIdMiddleware  # noqa: E402
+from realtime.routing import websocket_application  # noqa: E402
+
+application = InstanceIdMiddleware(
+    ProtocolTypeRouter({"http": django_asgi, "websocket": websocket_application(URLRouter)})
+)

@@ -1,0 +1,32 @@
+"""The Celery app: Redis broker, two queues (`sports` for polling, `stream` for the socket holder)."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery, signals
+from kombu import Exchange, Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mevu.settings")
+
+app = Celery("mevu")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.task_queues = tuple(Queue(name, Exchange(name), routing_key=name) for name in ("sports", "stream"))
+app.autodiscover_tasks()
+
+
+@signals.worker_ready.connect
+def _worker_heartbeat(sender: object = None, **_: object) -> None:
+    from realtime.heartbeats import heartbeat_start_thread
+
+    queues = sorted(q.name for q in sender.app.amqp.queues.consume_from.values())  # type: ignore[attr-defined]
+    heartbeat_start_thread("worker", sender.hostname, {"queues": queues})  # type: ignore[attr-defined]
+
+
+@signals.beat_init.connect
+def _beat_heartbeat(sender: object = None, **_: object) -> None:
+    import socket
+
+    from realtime.heartbeats import heartbeat_start_thread
+
+    heartbeat_start_thread("beat", f"{socket.gethostname()}:{os.getpid()}")

@@ -1,0 +1,280 @@
+"""The one settings module. Every knob is an environment variable, parsed strictly.
+
+A bad value stops the process at start with one line naming the variable and what it accepts.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+
+
+def _fail(name: str, value: object, accepts: str) -> None:
+    sys.stderr.write(f"mevu: invalid {name}={value!r}: expected {accepts}\n")
+    raise SystemExit(2)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    _fail(name, raw, "a boolean (true/false, 1/0, yes/no, on/off)")
+    return default
+
+
+def env_int(name: str, default: int, minimum: int = 0, maximum: int = 1_000_000) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not minimum <= value <= maximum:
+        _fail(name, raw, f"an integer from {minimum} to {maximum}")
+    return value  # type: ignore[return-value]
+
+
+def env_float(name: str, default: float, minimum: float = 0.0, maximum: float = 1e9) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = None
+    if value is None or not minimum <= value <= maximum:
+        _fail(name, raw, f"a number from {minimum} to {maximum}")
+    return value  # type: ignore[return-value]
+
+
+def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = os.environ.get(name, "") or default
+    if raw not in choices:
+        _fail(name, raw, "one of " + "|".join(choices))
+    return raw
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_url(name: str, default: str, schemes: tuple[str, ...]) -> str:
+    raw = os.environ.get(name, "") or default
+    parts = urlsplit(raw)
+    if parts.scheme not in schemes or not (parts.netloc or parts.query or parts.path):
+        _fail(name, raw, "a URL with scheme " + "|".join(schemes))
+    return raw.rstrip("/")
+
+
+# --- Core --------------------------------------------------------------------------------------
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        _fail("SECRET_KEY", "", "a long random string (required when DEBUG is off)")
+    SECRET_KEY = "dev-only-insecure-key-not-for-production-use-0123456789abcdef"
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+APP_MODE = env_choice("APP_MODE", ("http", "workers", "all"), "all")
+WORKER_COUNT = env_int("WORKER_COUNT", 2, minimum=1, maximum=64)
+PORT = env_int("PORT", 8000, minimum=1, maximum=65535)
+INSTANCE_ID = f"{socket.gethostname()}:{os.getpid()}"
+
+# --- Upstream (Polymarket, or the bundled simulator) --------------------------------------------
+MEVU_UPSTREAM = env_choice("MEVU_UPSTREAM", ("live", "sim"), "live")
+GAMMA_URL = env_url("GAMMA_URL", "https://gamma-api.polymarket.com", ("http", "https"))
+CLOB_URL = env_url("CLOB_URL", "https://clob.polymarket.com", ("http", "https"))
+CLOB_WS_URL = env_url("CLOB_WS_URL", "wss://ws-subscriptions-clob.polymarket.com/ws/market", ("ws", "wss"))
+SPORTS_WS_URL = env_url("SPORTS_WS_URL", "wss://sports-api.polymarket.com/ws", ("ws", "wss"))
+UPSTREAM_TIMEOUT_S = env_float("UPSTREAM_TIMEOUT_S", 10.0, minimum=0.1, maximum=120)
+UPSTREAM_MAX_RETRIES = env_int("UPSTREAM_MAX_RETRIES", 3, minimum=0, maximum=10)
+SIM_ARGS = os.environ.get("SIM_ARGS", "")
+
+# --- Apps ----------------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "corsheaders",
+    "channels",
+    "games",
+    "markets",
+    "realtime",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "mevu.urls"
+ASGI_APPLICATION = "mevu.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- PostgreSQL ----------------------------------------------------------------------------------
+_db_raw = os.environ.get("DATABASE_URL", "") or "postgresql://postgres@127.0.0.1:5432/mevu"
+if urlsplit(_db_raw).scheme not in ("postgres", "postgresql", "pgsql"):
+    _fail("DATABASE_URL", _db_raw, "a postgresql:// URL")
+try:
+    _db = env.db_url_config(_db_raw)
+except Exception:  # django-environ raises several types on garbage
+    _fail("DATABASE_URL", _db_raw, "a postgresql:// URL")
+DB_POOLER = env_choice("DB_POOLER", ("none", "pgbouncer"), "none")
+DB_CONN_MAX_AGE = env_int("DB_CONN_MAX_AGE", 60, minimum=0, maximum=3600)
+_db["ENGINE"] = "django.db.backends.postgresql"
+_db["CONN_MAX_AGE"] = 0 if DB_POOLER == "pgbouncer" else DB_CONN_MAX_AGE
+_db["CONN_HEALTH_CHECKS"] = True
+_db.setdefault("OPTIONS", {})
+_db["OPTIONS"].setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT_S", 5, minimum=1, maximum=60))
+if DB_POOLER == "pgbouncer":
+    # Transaction pooling: no server-side cursors, no prepared statements, no session state.
+    _db["DISABLE_SERVER_SIDE_CURSORS"] = True
+    _db["OPTIONS"]["prepare_threshold"] = None
+_db["TEST"] = {"NAME": os.environ.get("TEST_DB_NAME", "test_mevu")}
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: broker, cache, channel layer, coordination -------------------------------------------
+REDIS_URL = env_url("REDIS_URL", "redis://127.0.0.1:6379/0", ("redis", "rediss", "unix"))
+# Every key, channel and queue carries this prefix, so deployments (and test runs) can share a server.
+REDIS_PREFIX = os.environ.get("REDIS_PREFIX", "mevu") or "mevu"
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": f"{REDIS_PREFIX}:cache",
+    }
+}
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_PREFIX}:ch"},
+    }
+}
+
+# --- Celery --------------------------------------------------------------------------------------
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = REDIS_URL
+CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_PREFIX}:q:", "visibility_timeout": 3600}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_PREFIX}:r:"}
+CELERY_RESULT_EXPIRES = 600
+CELERY_TASK_DEFAULT_QUEUE = "sports"
+CELERY_TASK_ROUTES = {
+    "markets.tasks.stream_run": {"queue": "stream"},
+    "games.tasks.*": {"queue": "sports"},
+    "markets.tasks.*": {"queue": "sports"},
+    "realtime.tasks.*": {"queue": "sports"},
+}
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ACKS_LATE = False
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+CELERY_REDBEAT_REDIS_URL = REDIS_URL
+CELERY_REDBEAT_KEY_PREFIX = f"{REDIS_PREFIX}:redbeat"
+CELERY_REDBEAT_LOCK_TIMEOUT = env_int("BEAT_LOCK_TIMEOUT_S", 10, minimum=3, maximum=600)
+CELERY_BEAT_MAX_LOOP_INTERVAL = max(1, CELERY_REDBEAT_LOCK_TIMEOUT // 3)
+
+# --- Polling intervals (seconds) -----------------------------------------------------------------
+SYNC_LEAGUES_EVERY_S = env_int("SYNC_LEAGUES_EVERY_S", 86400, minimum=5)
+SYNC_TEAMS_EVERY_S = env_int("SYNC_TEAMS_EVERY_S", 3600, minimum=5)
+SYNC_GAMES_EVERY_S = env_int("SYNC_GAMES_EVERY_S", 60, minimum=1)
+SYNC_LIVE_GAMES_EVERY_S = env_int("SYNC_LIVE_GAMES_EVERY_S", 15, minimum=1)
+STREAM_WATCHDOG_EVERY_S = env_int("STREAM_WATCHDOG_EVERY_S", 3, minimum=1)
+
+# --- HTTP ----------------------------------------------------------------------------------------
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])
+CORS_ALLOW_CREDENTIALS = False
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_MANIFEST_STRICT = False
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+
+# Production hardening; TLS terminates at the load balancer, which sets X-Forwarded-Proto.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^health$", r"^api/health$", r"^ws/health$", r"^metrics$"]
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0, maximum=63072000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- Logging: JSON lines in production, readable lines in development ----------------------------
+LOG_FORMAT = env_choice("LOG_FORMAT", ("json", "text"), "text" if DEBUG else "json")
+LOG_LEVEL = env_choice("LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO")
+PROCESS_ROLE = os.environ.get("MEVU_ROLE", "http")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {"()": "mevu.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "daphne": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+        "celery": {"level": "INFO"},
+    },
+}

@@ -1,0 +1,55 @@
+"""Liveness heartbeats of background processes, kept in Redis with a TTL.
+
+Any HTTP instance can then tell, cluster-wide, whether Celery workers and beat are alive.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+
+import orjson
+
+from mevu.redis import redis_key, redis_sync
+
+HEARTBEAT_EVERY_S = 5
+HEARTBEAT_TTL_S = 15
+
+
+def heartbeat_write(role: str, name: str, info: dict[str, object] | None = None) -> None:
+    body = {"role": role, "name": name, "host": socket.gethostname(), "pid": os.getpid(), "ts": time.time()}
+    body.update(info or {})
+    redis_sync().set(redis_key("hb", role, name), orjson.dumps(body), ex=HEARTBEAT_TTL_S)
+
+
+def heartbeat_clear(role: str, name: str) -> None:
+    redis_sync().delete(redis_key("hb", role, name))
+
+
+def heartbeats_alive(role: str) -> list[dict[str, object]]:
+    client = redis_sync()
+    keys = list(client.scan_iter(match=redis_key("hb", role, "*"), count=500))
+    values = client.mget(keys) if keys else []
+    return [orjson.loads(v) for v in values if v]
+
+
+def heartbeat_start_thread(role: str, name: str, info: dict[str, object] | None = None) -> threading.Event:
+    """Beat every few seconds from a daemon thread until the returned event is set."""
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.is_set():
+            try:
+                heartbeat_write(role, name, info)
+            except Exception:  # Redis down: readiness reports it; keep trying
+                pass
+            stop.wait(HEARTBEAT_EVERY_S)
+        try:
+            heartbeat_clear(role, name)
+        except Exception:
+            pass
+
+    threading.Thread(target=run, name=f"heartbeat-{role}", daemon=True).start()
+    return stop

@@ -1,0 +1,117 @@
+"""Shared test fixtures. Tests run against real PostgreSQL and Redis (DATABASE_URL / REDIS_URL).
+
+Each pytest run gets its own test database and Redis key prefix, so concurrent runs do not collide.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+FIXTURES = SHARED / "upstream" / "fixtures"
+ARTIFACTS = REPO / "test-artifacts"
+
+needs_shared = pytest.mark.skipif(not FIXTURES.exists(), reason="../shared fixtures are not in this clone")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(predicate: Callable[[], object], timeout_s: float, interval_s: float = 0.1) -> object:
+    """Poll until predicate() is truthy; return its value or fail the test."""
+    deadline = time.monotonic() + timeout_s
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as exc:  # the thing polled may not be up yet
+            last_error = exc
+        time.sleep(interval_s)
+    pytest.fail(f"condition not met within {timeout_s}s (last error: {last_error!r})")
+
+
+def _test_database_url() -> str:
+    from django.conf import settings
+
+    parts = urlsplit(os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/mevu"))
+    return urlunsplit(parts._replace(path="/" + settings.DATABASES["default"]["NAME"]))
+
+
+@pytest.fixture
+def service_env(transactional_db: None) -> dict[str, str]:
+    """Environment for child processes (daphne, celery, manage.py) that share this test's data."""
+    env = dict(os.environ)
+    env["DATABASE_URL"] = _test_database_url()
+    env["PYTHONUNBUFFERED"] = "1"
+    env.setdefault("LOG_FORMAT", "text")
+    return env
+
+
+class Proc:
+    """A child process whose output goes to a log file kept as a test artifact."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.log_path = ARTIFACTS / f"{name}-{os.getpid()}-{int(time.time() * 1000)}.log"
+        self._log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout_s: float = 15) -> int:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+        return self.proc.returncode
+
+
+@pytest.fixture
+def spawn() -> Iterator[Callable[..., Proc]]:
+    """Start child processes; all are stopped at the end of the test."""
+    procs: list[Proc] = []
+
+    def start(name: str, argv: list[str], env: dict[str, str]) -> Proc:
+        proc = Proc(name, argv, env)
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in reversed(procs):
+        proc.stop()
+
+
+def daphne_argv(port: int) -> list[str]:
+    return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "mevu.asgi:application"]
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis_prefix() -> Iterator[None]:
+    """Each test starts with no keys under this run's prefix."""
+    yield
+    from mevu.redis import redis_sync
+
+    client = redis_sync()
+    keys = list(client.scan_iter(match=os.environ["REDIS_PREFIX"] + ":*", count=1000))
+    if keys:
+        client.delete(*keys)
