@@ -5,6 +5,7 @@ Any HTTP instance can then tell, cluster-wide, whether Celery workers and beat a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -41,15 +42,12 @@ def heartbeat_start_thread(role: str, name: str, info: dict[str, object] | None 
 
     def run() -> None:
         while not stop.is_set():
-            try:
+            # Redis down: readiness reports it; keep trying.
+            with contextlib.suppress(Exception):
                 heartbeat_write(role, name, info)
-            except Exception:  # Redis down: readiness reports it; keep trying
-                pass
             stop.wait(HEARTBEAT_EVERY_S)
-        try:
+        with contextlib.suppress(Exception):
             heartbeat_clear(role, name)
-        except Exception:
-            pass
 
     threading.Thread(target=run, name=f"heartbeat-{role}", daemon=True).start()
     return stop

@@ -54,5 +54,5 @@ def test_serve_all_mode_runs_http_workers_and_beat(service_env, spawn) -> None:
     all_children = psutil.Process(serve.proc.pid).children(recursive=True)
     serve.proc.send_signal(signal.SIGTERM)
     assert serve.proc.wait(40) == 0
-    gone, alive = psutil.wait_procs(all_children, timeout=10)
+    _, alive = psutil.wait_procs(all_children, timeout=10)
     assert not alive, [p.cmdline() for p in alive]

@@ -1,0 +1,236 @@
+"""GameView: a game preloaded into plain data, so FrontendGame can be built without touching the DB.
+
+The stream worker keeps views in memory and rebuilds games on every price window; REST and the
+WebSocket snapshots load them with a constant number of queries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.db.models import Prefetch, QuerySet
+
+from games.models import Game, League, Team
+from markets.models import Market, Outcome
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TeamView:
+    id: int | None
+    name: str
+    abbreviation: str
+    record: str
+    logo: str
+    color: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OutcomeView:
+    token_id: str
+    label: str
+    index: int
+    team_id: int | None
+    # Last persisted prices (Gamma's outcomePrices or the stream's last flush): a fallback for Redis.
+    bid: float | None
+    ask: float | None
+    price: float | None
+    last: float | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MarketView:
+    condition_id: str
+    gamma_id: str
+    type: str
+    line: float | None
+    question: str
+    slug: str
+    active: bool
+    closed: bool
+    volume: float
+    liquidity: float
+    outcomes: tuple[OutcomeView, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MoneylineRoles:
+    """Which outcome token prices each side; `draw` only for three-way (soccer) moneylines."""
+
+    home: OutcomeView | None
+    away: OutcomeView | None
+    draw: OutcomeView | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GameView:
+    pk: int
+    id: str  # Gamma event id, the public game id
+    slug: str
+    title: str
+    sport: str
+    ordering: str
+    kickoff: dt.datetime | None
+    status: str
+    live: bool
+    ended: bool
+    home: TeamView
+    away: TeamView
+    home_score: int | None
+    away_score: int | None
+    score_raw: str
+    period: str
+    elapsed: str
+    period_scores: dict[str, object]
+    volume: float
+    liquidity: float
+    comment_count: int | None
+    updated_at: dt.datetime | None
+    markets: tuple[MarketView, ...]
+    moneyline: MoneylineRoles
+
+    @property
+    def token_ids(self) -> list[str]:
+        return [o.token_id for m in self.markets for o in m.outcomes]
+
+
+def _float(value: Decimal | float | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _team_view(team: Team | None, fallback_name: str) -> TeamView:
+    if team is None:
+        return TeamView(None, fallback_name, "", "", "", "")
+    return TeamView(team.pk, team.name, team.abbreviation, team.record, team.logo, team.color)
+
+
+def _outcome_view(outcome: Outcome) -> OutcomeView:
+    return OutcomeView(
+        token_id=outcome.token_id,
+        label=outcome.label,
+        index=outcome.index,
+        team_id=outcome.team_id,
+        bid=_float(outcome.best_bid),
+        ask=_float(outcome.best_ask),
+        price=_float(outcome.price),
+        last=_float(outcome.last_trade),
+    )
+
+
+def _market_view(market: Market) -> MarketView:
+    return MarketView(
+        condition_id=market.condition_id,
+        gamma_id=market.gamma_id,
+        type=market.type,
+        line=market.line,
+        question=market.question,
+        slug=market.slug,
+        active=market.active,
+        closed=market.closed,
+        volume=market.volume,
+        liquidity=market.liquidity,
+        outcomes=tuple(_outcome_view(o) for o in market.outcomes.all()),
+    )
+
+
+def _yes(market: MarketView) -> OutcomeView | None:
+    return next((o for o in market.outcomes if o.label.strip().lower() == "yes"), None)
+
+
+def _names(team: TeamView) -> set[str]:
+    return {n for n in (team.name.lower(), team.abbreviation.lower()) if n}
+
+
+def _matches(text: str, team: TeamView) -> bool:
+    lowered = text.lower()
+    return any(name in lowered or lowered == name for name in _names(team))
+
+
+def moneyline_roles(markets: Iterable[MarketView], home: TeamView, away: TeamView, ordering: str) -> MoneylineRoles:
+    """Map moneyline outcomes to home/away(/draw).
+
+    Prefer the ingested team link, then label text; only then the league's listing order
+    (`ordering` = which team Gamma lists first).
+    """
+    moneylines = [m for m in markets if m.type == "moneyline"]
+    two_way = [m for m in moneylines if len(m.outcomes) == 2 and _yes(m) is None]
+    if two_way:
+        first, second = sorted(two_way[0].outcomes, key=lambda o: o.index)
+        for a, b in ((first, second), (second, first)):
+            if (home.id is not None and a.team_id == home.id) or (away.id is not None and b.team_id == away.id):
+                return MoneylineRoles(home=a, away=b)
+        for a, b in ((first, second), (second, first)):
+            if _matches(a.label, home) and not _matches(a.label, away):
+                return MoneylineRoles(home=a, away=b)
+        if ordering == "away":
+            return MoneylineRoles(home=second, away=first)
+        return MoneylineRoles(home=first, away=second)
+    roles: dict[str, OutcomeView | None] = {"home": None, "away": None, "draw": None}
+    for market in moneylines:
+        yes = _yes(market)
+        if yes is None:
+            continue
+        question = market.question.lower()
+        if "draw" in question or "tie" in question.split():
+            roles["draw"] = yes
+        elif (home.id is not None and yes.team_id == home.id) or _matches(question, home):
+            roles["home"] = yes
+        elif (away.id is not None and yes.team_id == away.id) or _matches(question, away):
+            roles["away"] = yes
+    return MoneylineRoles(**roles)
+
+
+def game_view_from_instance(game: Game) -> GameView:
+    """Build a view from a game fetched with `game_views_queryset` (markets and outcomes prefetched)."""
+    league: League = game.league
+    home = _team_view(game.home_team, game.home_name)
+    away = _team_view(game.away_team, game.away_name)
+    markets = tuple(_market_view(m) for m in game.markets.all())
+    return GameView(
+        pk=game.pk,
+        id=game.gamma_id,
+        slug=game.slug,
+        title=game.title,
+        sport=league.code,
+        ordering=league.ordering,
+        kickoff=game.kickoff,
+        status=game.status,
+        live=game.status == Game.Status.LIVE,
+        ended=game.status in (Game.Status.FINAL, Game.Status.CANCELED),
+        home=home,
+        away=away,
+        home_score=game.home_score,
+        away_score=game.away_score,
+        score_raw=game.score_raw,
+        period=game.period,
+        elapsed=game.elapsed,
+        period_scores=dict(game.period_scores or {}),
+        volume=game.volume,
+        liquidity=game.liquidity,
+        comment_count=game.comment_count,
+        updated_at=game.updated_at,
+        markets=markets,
+        moneyline=moneyline_roles(markets, home, away, league.ordering),
+    )
+
+
+def game_views_queryset(queryset: QuerySet[Game] | None = None) -> QuerySet[Game]:
+    """Games with everything a view needs: 3 queries however many games."""
+    base = Game.objects.all() if queryset is None else queryset
+    return base.select_related("league", "home_team", "away_team").prefetch_related(
+        Prefetch("markets", queryset=Market.objects.order_by("type", "line", "id").prefetch_related(
+            Prefetch("outcomes", queryset=Outcome.objects.order_by("index"))
+        ))
+    )
+
+
+def game_views_load(gamma_ids: Iterable[str] | None = None, *, include_ended: bool = True) -> dict[str, GameView]:
+    """Views keyed by Gamma event id, for the given ids (or all games)."""
+    queryset = Game.objects.all()
+    if gamma_ids is not None:
+        queryset = queryset.filter(gamma_id__in=list(gamma_ids))
+    if not include_ended:
+        queryset = queryset.exclude(status__in=[Game.Status.FINAL, Game.Status.CANCELED])
+    return {game.gamma_id: game_view_from_instance(game) for game in game_views_queryset(queryset)}
