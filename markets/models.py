@@ -69,3 +69,18 @@ class PricePoint(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["token_id", "minute"], name="pricepoint_token_minute")]
         indexes = [models.Index(fields=["minute"], name="pricepoint_minute")]
+
+
+class StreamFence(models.Model):
+    """The current fencing token of a lease, as PostgreSQL sees it.
+
+    The stream holder advances it right after acquiring the Redis lease and locks/compares it (FOR UPDATE)
+    at the start of every write transaction, so a stale holder can never commit.
+    """
+
+    name = models.CharField(max_length=60, unique=True)
+    token = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name}#{self.token}"

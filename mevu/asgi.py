@@ -11,9 +11,11 @@ django_asgi = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from mevu.fastpath import ListingFastPath  # noqa: E402
 from mevu.instance import InstanceIdMiddleware  # noqa: E402
+from mevu.metrics_asgi import MetricsMiddleware  # noqa: E402
 from realtime.routing import websocket_application  # noqa: E402
 
-application = InstanceIdMiddleware(
-    ProtocolTypeRouter({"http": django_asgi, "websocket": websocket_application(URLRouter)})
-)
+application = MetricsMiddleware(InstanceIdMiddleware(
+    ProtocolTypeRouter({"http": ListingFastPath(django_asgi), "websocket": websocket_application(URLRouter)})
+))

@@ -14,6 +14,21 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = tuple(Queue(name, Exchange(name), routing_key=name) for name in ("sports", "stream"))
 app.autodiscover_tasks()
 
+# Observability: worker/beat logs through LOGGING (JSON), task metrics, DB error counting.
+from mevu.observability import observability_install_celery, observability_install_django  # noqa: E402
+
+observability_install_celery()
+observability_install_django()
+
+
+def _beat_schedule() -> dict:
+    from games.schedule import beat_schedule
+
+    return beat_schedule()
+
+
+app.conf.beat_schedule = _beat_schedule()
+
 
 @signals.worker_ready.connect
 def _worker_heartbeat(sender: object = None, **_: object) -> None:

@@ -226,6 +226,40 @@ SYNC_GAMES_EVERY_S = env_int("SYNC_GAMES_EVERY_S", 60, minimum=1)
 SYNC_LIVE_GAMES_EVERY_S = env_int("SYNC_LIVE_GAMES_EVERY_S", 15, minimum=1)
 STREAM_WATCHDOG_EVERY_S = env_int("STREAM_WATCHDOG_EVERY_S", 3, minimum=1)
 
+# --- Games pipeline --------------------------------------------------------------------------------
+# /sports codes whose games are ingested (matched against Gamma's `sport` field).
+GAMES_LEAGUES = env_list("GAMES_LEAGUES", ["nfl", "nba", "mlb", "nhl", "cbb", "cfb", "epl", "lal", "atp", "wta", "ufc"])
+# "code:series[+series]" replacing /sports' series id (live Gamma's ufc series 10500 lists the wrong events).
+GAMES_SERIES_OVERRIDES = env_list("GAMES_SERIES_OVERRIDES", ["ufc:38"] if MEVU_UPSTREAM == "live" else [])
+# The sports socket flushes score updates to PostgreSQL in batches this often (milliseconds).
+LIVE_SCORES_FLUSH_MS = env_int("LIVE_SCORES_FLUSH_MS", 250, minimum=10, maximum=10000)
+
+# --- Price stream (markets/stream): the single holder of the upstream sockets ---------------------
+STREAM_LEASE_TTL_S = env_float("STREAM_LEASE_TTL_S", 10.0, minimum=1.0, maximum=120.0)
+STREAM_COALESCE_MS = env_int("STREAM_COALESCE_MS", 150, minimum=100, maximum=250)
+STREAM_PERSIST_EVERY_S = env_float("STREAM_PERSIST_EVERY_S", 1.0, minimum=0.1, maximum=60.0)
+STREAM_ASSETS_PER_SOCKET = env_int("STREAM_ASSETS_PER_SOCKET", 500, minimum=1, maximum=500)
+STREAM_PING_EVERY_S = env_float("STREAM_PING_EVERY_S", 10.0, minimum=0.1, maximum=60.0)
+STREAM_STALE_AFTER_S = env_float("STREAM_STALE_AFTER_S", 30.0, minimum=0.5, maximum=300.0)
+STREAM_STABLE_AFTER_S = env_float("STREAM_STABLE_AFTER_S", 10.0, minimum=0.1, maximum=300.0)
+STREAM_BACKOFF_MAX_S = env_float("STREAM_BACKOFF_MAX_S", 30.0, minimum=0.1, maximum=600.0)
+STREAM_TOKENSET_POLL_S = env_float("STREAM_TOKENSET_POLL_S", 1.0, minimum=0.1, maximum=30.0)
+STREAM_RESNAPSHOT_PER_S = env_float("STREAM_RESNAPSHOT_PER_S", 5.0, minimum=0.1, maximum=100.0)
+STREAM_HISTORY_RETENTION_DAYS = env_int("STREAM_HISTORY_RETENTION_DAYS", 7, minimum=1, maximum=3650)
+
+# --- Realtime delivery (WebSockets / SSE; see docs/ARCHITECTURE.md "Realtime delivery") ----------
+REALTIME_HISTORY_S = env_float("REALTIME_HISTORY_S", 120, minimum=1, maximum=3600)  # resume window
+REALTIME_HISTORY_MAX = env_int("REALTIME_HISTORY_MAX", 20000, minimum=10, maximum=1_000_000)  # per topic
+REALTIME_WINDOW_MS = env_int("REALTIME_WINDOW_MS", 100, minimum=0, maximum=5000)  # coalescing window
+REALTIME_HEARTBEAT_S = env_float("REALTIME_HEARTBEAT_S", 25, minimum=0.5, maximum=300)
+REALTIME_MAX_FRAME_BYTES = env_int("REALTIME_MAX_FRAME_BYTES", 65536, minimum=1024, maximum=16_777_216)
+REALTIME_MAX_SUBSCRIPTIONS = env_int("REALTIME_MAX_SUBSCRIPTIONS", 200, minimum=1, maximum=100_000)
+# A client whose unsent bytes exceed this is "slow": its backlog is dropped and it gets a resync.
+REALTIME_SLOW_CLIENT_BYTES = env_int("REALTIME_SLOW_CLIENT_BYTES", 1_048_576, minimum=4096, maximum=1 << 30)
+REALTIME_SLOW_CLIENT_CLOSE_S = env_float("REALTIME_SLOW_CLIENT_CLOSE_S", 10, minimum=0.5, maximum=600)
+# WebSocket clients without an Origin header (non-browser clients) are accepted unless this is off.
+REALTIME_ALLOW_NO_ORIGIN = env_bool("REALTIME_ALLOW_NO_ORIGIN", True)
+
 # --- HTTP ----------------------------------------------------------------------------------------
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])
 CORS_ALLOW_CREDENTIALS = False
@@ -272,9 +306,19 @@ LOGGING = {
     "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
+        "django": {"level": "INFO"},  # drops Django's DEBUG-only console handler: one line per event
         "django.db.backends": {"level": "INFO"},
         "daphne": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
         "celery": {"level": "INFO"},
+        # JSON (production) logs: one line per meaningful event, not two per task run; failures still log.
+        "celery.app.trace": {"level": "WARNING" if LOG_FORMAT == "json" else "INFO"},
+        "celery.worker.strategy": {"level": "WARNING" if LOG_FORMAT == "json" else "INFO"},
     },
 }
+
+# --- Observability (docs/OPERATIONS.md "Metrics and alerts") ------------------------------------
+# JSON access log lines from the ASGI middleware (mevu/metrics_asgi.py); daphne's own log is off.
+ACCESS_LOG = env_bool("ACCESS_LOG", True)
+# Port of the Prometheus endpoint of the workers container (`python -m mevu.metrics_server`); 0 = off.
+METRICS_PORT = env_int("METRICS_PORT", 9100, minimum=0, maximum=65535)

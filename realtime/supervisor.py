@@ -20,6 +20,9 @@ import time
 from pathlib import Path
 
 import httpx
+from django.conf import settings
+
+from mevu import metrics
 
 log = logging.getLogger("mevu.supervisor")
 REPO = Path(__file__).resolve().parent.parent
@@ -80,12 +83,15 @@ def simulator_child(env: dict[str, str]) -> Child | None:
 
 def http_children(env: dict[str, str], count: int, sock: socket.socket) -> list[Child]:
     fd = sock.fileno()
-    argv = [sys.executable, "-m", "daphne", "--fd", str(fd), "--proxy-headers", "mevu.asgi:application"]
+    # -v 0: daphne's own (non-JSON) access log is off; mevu/metrics_asgi.py logs requests instead.
+    argv = [sys.executable, "-m", "daphne", "-v", "0", "--fd", str(fd), "--proxy-headers",
+            "mevu.asgi:application"]
     return [Child(f"http-{i}", argv, 3, pass_fds=(fd,)) for i in range(count)]
 
 
 def worker_children() -> list[Child]:
-    celery = [sys.executable, "-m", "celery", "-A", "mevu"]
+    quiet = ["-q"] if settings.LOG_FORMAT == "json" else []  # no banner: stdout stays pure JSON lines
+    celery = [sys.executable, "-m", "celery", "-A", "mevu", *quiet]
     return [
         Child("sports", [*celery, "worker", "-Q", "sports", "-c", "2", "-n", "sports@%h", "--without-mingle",
                          "--without-gossip", "-l", "INFO"], 2),
@@ -114,8 +120,12 @@ class Supervisor:
         self.children: list[Child] = []
         self.stopping = False
         self.sock: socket.socket | None = None
+        self.metrics_dir, self.metrics_dir_created, self.metrics_swept_at = "", False, 0.0
 
     def build(self) -> None:
+        # Prometheus multiprocess directory shared by this container's children (mevu/metrics.py).
+        self.metrics_dir, self.metrics_dir_created = metrics.metrics_dir_prepare(self.env)
+        os.environ.setdefault("MEVU_ROLE", "supervisor")  # the "role" of this process's own log lines
         sim = simulator_child(self.env)
         if sim:
             self.children.append(sim)
@@ -124,6 +134,9 @@ class Supervisor:
             self.children += http_children(self.env, self.worker_count, self.sock)
         if self.mode in ("workers", "all"):
             self.children += worker_children()
+        if self.mode == "workers" and settings.METRICS_PORT:
+            server = [sys.executable, "-m", "mevu.metrics_server"]
+            self.children.append(Child("metrics", server, 2, env={"METRICS_PORT": str(settings.METRICS_PORT)}))
 
     def _on_signal(self, signum: int, _frame: object) -> None:
         self.stopping = True
@@ -141,6 +154,9 @@ class Supervisor:
         self._announce()
         while not self.stopping:
             self._reap_and_restart()
+            if time.monotonic() - self.metrics_swept_at > 5:  # also grandchildren (Celery pool processes)
+                metrics.metrics_dir_sweep(self.metrics_dir)
+                self.metrics_swept_at = time.monotonic()
             time.sleep(0.2)
         self._stop_all()
         return 0
@@ -166,6 +182,7 @@ class Supervisor:
                 child.failures = 1 if uptime > STABLE_AFTER_S else child.failures + 1
                 delay = min(MAX_BACKOFF_S, 0.5 * 2 ** (child.failures - 1))
                 child.restart_at = now + delay
+                metrics.metrics_process_dead(child.proc.pid, self.metrics_dir)
                 log.warning(
                     "child exited; restarting",
                     extra={"child": child.name, "code": child.proc.returncode, "restart_in_s": delay},
@@ -186,3 +203,4 @@ class Supervisor:
                     child.proc.kill()  # type: ignore[union-attr]
         if self.sock is not None:
             self.sock.close()
+        metrics.metrics_dir_remove(self.metrics_dir, self.metrics_dir_created)

@@ -1,0 +1,200 @@
+"""Games sync benchmark: a full Gamma sync of the simulator's default day (~150 games, ~12k tokens).
+
+Measures, in one run against a private database and a paused simulator:
+  cold   — sync into empty tables (leagues, teams, games, markets, outcomes), median of --repeat runs;
+  idle   — the same sync again with no upstream change (must perform 0 writes);
+  anchor — COPY of exactly the rows the cold sync wrote into empty copies of the same tables
+           (the floor for moving that data into PostgreSQL), same run, same machine.
+Reports cold/anchor and idle/anchor ratios, query counts, and the share of time spent waiting on HTTP.
+
+Usage (PostgreSQL and Redis running):
+  DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/0 \
+    .venv/bin/python bench/bench_sync.py [--repeat 3] [--games N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _database_url(name: str) -> str:
+    base = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    return urlunsplit(urlsplit(base)._replace(path="/" + name))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--games", type=int, default=None, help="simulator fixtures (default: its realistic day)")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    import psycopg
+
+    db_name = f"mevu_bench_sync_{os.getpid()}"
+    admin_url = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{db_name}"')
+    os.environ.update(
+        DATABASE_URL=_database_url(db_name), DEBUG="1", REDIS_PREFIX=f"benchsync{os.getpid()}", LOG_LEVEL="ERROR",
+        DJANGO_SETTINGS_MODULE="mevu.settings",
+    )
+    port = _free_port()
+    sim_argv = [sys.executable, "-m", "simulator", "--port", str(port), "--seed", str(args.seed), "--paused",
+                "--new-game-every-s", "0", "--log-level", "WARNING"]
+    if args.games:
+        sim_argv += ["--games", str(args.games)]
+    sim = subprocess.Popen(sim_argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _run(port, args.repeat)
+    finally:
+        sim.terminate()
+        sim.wait(10)
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+
+
+def _run(port: int, repeat: int) -> None:
+    import django
+    import httpx
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from games import services
+    from games.models import Game, League, Team
+    from games.upstream import GammaClient
+    from markets.models import Market, Outcome
+    from mevu.redis import redis_key, redis_sync
+
+    call_command("migrate", verbosity=0)
+    gamma = f"http://127.0.0.1:{port}/gamma"
+    for _ in range(100):
+        try:
+            state = httpx.get(f"http://127.0.0.1:{port}/_sim/state", timeout=1).json()
+            break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        raise SystemExit("simulator did not start")
+
+    tables = [m._meta.db_table for m in (Outcome, Market, Game, Team, League)]
+
+    class TimedClient(GammaClient):
+        http_s = 0.0
+
+        def get_json(self, path, params=None):  # type: ignore[no-untyped-def]
+            started = time.perf_counter()
+            try:
+                return super().get_json(path, params)
+            finally:
+                TimedClient.http_s += time.perf_counter() - started
+
+    import games.activeset as activeset
+
+    publish = {"s": 0.0}
+    refresh = activeset.active_set_refresh
+
+    def timed_refresh(*args, **kwargs):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        try:
+            return refresh(*args, **kwargs)
+        finally:
+            publish["s"] += time.perf_counter() - started
+
+    activeset.active_set_refresh = timed_refresh  # sync_all imports it at call time
+
+    def sync() -> tuple[float, float, int, int, float]:
+        TimedClient.http_s = 0.0
+        publish["s"] = 0.0
+        with TimedClient(gamma) as client, CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            services.sync_all(client)
+            elapsed = time.perf_counter() - started
+        writes = sum(q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+                     for q in captured.captured_queries)
+        return elapsed, TimedClient.http_s, len(captured.captured_queries), writes, publish["s"]
+
+    def truncate() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE")
+        redis_sync().delete(redis_key("tokens", "set"), redis_key("tokens", "version"), redis_key("games", "active"))
+
+    colds, idles, anchors = [], [], []
+    for _ in range(repeat):
+        truncate()
+        cold = sync()
+        idle = sync()
+        anchor = _copy_anchor(connection, tables)
+        colds.append(cold)
+        idles.append(idle)
+        anchors.append(anchor)
+    counts = {"games": Game.objects.count(), "markets": Market.objects.count(), "outcomes": Outcome.objects.count(),
+              "teams": Team.objects.count(), "leagues": League.objects.count()}
+    cold_s = statistics.median(c[0] for c in colds)
+    idle_s = statistics.median(i[0] for i in idles)
+    anchor_s = statistics.median(anchors)
+    http_share = statistics.median(c[1] / c[0] for c in colds)
+    publish_share = statistics.median(c[4] / c[0] for c in colds)
+    print(f"simulator state: {state['counts']}")
+    print(f"stored: {counts}")
+    print(f"cold sync: {cold_s:.3f} s median of {repeat} ({colds[0][2]} queries, {colds[0][3]} writes), "
+          f"HTTP wait {http_share:.0%}, token set + game_added publish {publish_share:.0%}")
+    print(f"idle sync: {idle_s:.3f} s ({idles[0][2]} queries, {idles[0][3]} writes)")
+    print(f"anchor COPY of the same rows: {anchor_s:.3f} s")
+    print(f"ratio cold/anchor: {cold_s / anchor_s:.1f}x   idle/anchor: {idle_s / anchor_s:.1f}x")
+
+
+def _copy_anchor(connection, tables: list[str]) -> float:  # type: ignore[no-untyped-def]
+    """COPY every stored row of the synced tables into empty same-shaped tables: the data-movement floor."""
+    raw = connection.connection  # psycopg 3 connection under Django's wrapper
+    with connection.cursor():
+        pass
+    data: dict[str, tuple[list[str], list[tuple]]] = {}
+    with raw.cursor() as cur:
+        for table in tables:
+            cur.execute(f"SELECT * FROM {table}")
+            data[table] = ([d.name for d in cur.description], cur.fetchall())
+        for table in tables:
+            cur.execute(f"CREATE TEMP TABLE bench_{table} (LIKE {table} INCLUDING ALL)")
+    raw.commit()
+    started = time.perf_counter()
+    with raw.cursor() as cur:
+        for table in tables:
+            columns, rows = data[table]
+            with cur.copy(f"COPY bench_{table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+    raw.commit()
+    elapsed = time.perf_counter() - started
+    with raw.cursor() as cur:
+        for table in tables:
+            cur.execute(f"DROP TABLE bench_{table}")
+    raw.commit()
+    return elapsed
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,468 @@
+"""Upstream payloads (Gamma /sports, /teams, /events) → normalised rows ready for upsert.
+
+Pure functions: no DB. A malformed payload raises `BadPayload` naming what is wrong; the sync
+service skips (and counts) that one item and keeps the rest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from games import rules
+from games.rules import TeamIndex, TeamRef
+
+
+class BadPayload(ValueError):
+    """One upstream item cannot be used."""
+
+
+class NotAGame(ValueError):
+    """A well-formed event that is not a two-team fixture (futures, props-only siblings)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class LeagueRow:
+    code: str
+    gamma_id: int | None
+    label: str
+    series_ids: list[str]
+    ordering: str
+    tag_ids: list[str]
+    image: str
+
+
+@dataclasses.dataclass(frozen=True)
+class TeamRow:
+    gamma_id: int
+    name: str
+    abbreviation: str
+    alias: str
+    record: str
+    logo: str
+    color: str
+    provider_id: str
+    upstream_updated_at: datetime | None
+
+
+@dataclasses.dataclass(frozen=True)
+class OutcomeRow:
+    token_id: str
+    index: int
+    label: str
+    team_pk: int | None
+    best_bid: Decimal | None
+    best_ask: Decimal | None
+    last_trade: Decimal | None
+    price: Decimal | None
+
+
+@dataclasses.dataclass(frozen=True)
+class MarketRow:
+    condition_id: str
+    gamma_id: str
+    type: str
+    sports_market_type: str
+    line: float | None
+    question: str
+    slug: str
+    group_item_title: str
+    active: bool
+    closed: bool
+    volume: float
+    liquidity: float
+    outcomes: tuple[OutcomeRow, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class GameRow:
+    gamma_id: str
+    slug: str
+    ticker: str
+    title: str
+    series_id: str
+    home_team_pk: int | None
+    away_team_pk: int | None
+    home_name: str
+    away_name: str
+    kickoff: datetime | None
+    game_id: int | None
+    status: str
+    live: bool
+    ended: bool
+    active: bool
+    closed: bool
+    score_raw: str
+    home_score: int | None
+    away_score: int | None
+    period: str
+    elapsed: str
+    volume: float
+    volume_24h: float
+    liquidity: float
+    comment_count: int | None
+    image: str
+    upstream_updated_at: datetime | None
+    markets: tuple[MarketRow, ...]
+    sibling_of: str = ""  # a "… - More Markets" event: its markets belong to the game with this slug
+
+
+SIBLING_SUFFIX = "-more-markets"
+
+
+def siblings_merge(rows: Sequence[GameRow]) -> tuple[list[GameRow], int]:
+    """Fold "More Markets" sibling events into their main game (one fixture = one game).
+    Returns the games and how many siblings had no main game in the batch (dropped)."""
+    mains = {row.slug: row for row in rows if not row.sibling_of}
+    orphans = 0
+    for row in rows:
+        if not row.sibling_of:
+            continue
+        main = mains.get(row.sibling_of)
+        if main is None:
+            orphans += 1
+            continue
+        known = {m.condition_id for m in main.markets}
+        extra = tuple(m for m in row.markets if m.condition_id not in known)
+        mains[main.slug] = dataclasses.replace(main, markets=main.markets + extra)
+    return list(mains.values()), orphans
+
+
+def _text(value: Any, limit: int) -> str:
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+def _url(value: Any) -> str:
+    text = _text(value, 500)
+    return text if text.startswith(("http://", "https://")) else ""
+
+
+def _float(value: Any) -> float:
+    return rules.float_or_none(value) or 0.0
+
+
+def _int_or_none(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _price(value: Any) -> Decimal | None:
+    """A 0..1 price rounded to the column's 4 decimals (Gamma sends up to 40 digits)."""
+    number = rules.float_or_none(value)
+    if number is None or not 0 <= number <= 1:
+        return None
+    try:
+        return Decimal(str(number)).quantize(Decimal("0.0001"))
+    except InvalidOperation:
+        return None
+
+
+def _complement(value: Decimal | None) -> Decimal | None:
+    return None if value is None else Decimal(1) - value
+
+
+# --- /sports --------------------------------------------------------------------------------------
+
+
+def league_parse(raw: Mapping[str, Any]) -> LeagueRow:
+    code = _text(raw.get("sport"), 40).lower()
+    if not code:
+        raise BadPayload("sports entry without `sport`")
+    series = raw.get("series")
+    series_ids = [s.strip() for s in str(series).split(",") if s.strip() and s.strip().isdigit()] if series else []
+    tags = raw.get("tags")
+    tag_ids = [t.strip() for t in tags.split(",") if t.strip()] if isinstance(tags, str) else []
+    ordering = raw.get("ordering")
+    return LeagueRow(
+        code=code,
+        gamma_id=_int_or_none(raw.get("id")),
+        label=code.upper(),
+        series_ids=series_ids,
+        ordering="away" if ordering == "away" else "home",
+        tag_ids=tag_ids,
+        image=_url(raw.get("image")),
+    )
+
+
+# --- /teams ---------------------------------------------------------------------------------------
+
+
+def team_parse(raw: Mapping[str, Any]) -> TeamRow:
+    gamma_id = _int_or_none(raw.get("id"))
+    name = _text(raw.get("name"), 200)
+    if gamma_id is None:
+        raise BadPayload(f"team without an integer id: {raw.get('id')!r:.40}")
+    if not name:
+        raise BadPayload(f"team {gamma_id} without a name")
+    return TeamRow(
+        gamma_id=gamma_id,
+        name=name,
+        abbreviation=_text(raw.get("abbreviation"), 40).lower(),
+        alias=_text(raw.get("alias"), 200),
+        record=_text(raw.get("record"), 40),
+        logo=_url(raw.get("logo")),
+        color=_text(raw.get("color"), 20),
+        provider_id=str(raw.get("providerId") or "")[:60],
+        upstream_updated_at=rules.timestamp_parse(raw.get("updatedAt")),
+    )
+
+
+# --- /events --------------------------------------------------------------------------------------
+
+
+def _event_kickoff(raw: Mapping[str, Any]) -> datetime | None:
+    """Kickoff is `startTime` (event) or `gameStartTime` (market); `endDate` ≈ kickoff for games;
+    `startDate` is the listing date and never used."""
+    for key in ("startTime", "start_time"):
+        when = rules.timestamp_parse(raw.get(key))
+        if when:
+            return when
+    for market in raw.get("markets") or ():
+        if isinstance(market, dict):
+            when = rules.timestamp_parse(market.get("gameStartTime"))
+            if when:
+                return when
+    return rules.timestamp_parse(raw.get("endDate"))
+
+
+def _event_teams(
+    raw: Mapping[str, Any], league_code: str, ordering: str, teams: TeamIndex
+) -> tuple[TeamRef | None, TeamRef | None, str, str]:
+    """(home team, away team, home name, away name) from the title and slug in listed order."""
+    names = rules.title_teams(_text(raw.get("title"), 500))
+    codes = rules.slug_team_codes(_text(raw.get("slug"), 255), league_code)
+    if names is None and codes is None:
+        raise NotAGame("no two teams in title or slug")
+    listed: list[TeamRef | None] = [None, None]
+    for i in (0, 1):
+        listed[i] = teams.match(
+            abbreviation=codes[i] if codes else "", name=names[i] if names else ""
+        ) or (teams.match(name=names[i]) if names else None)
+    if listed[0] is not None and listed[0] == listed[1]:
+        listed = [None, None]
+    first_name = names[0] if names else (listed[0].name if listed[0] else codes[0].upper())  # type: ignore[index]
+    second_name = names[1] if names else (listed[1].name if listed[1] else codes[1].upper())  # type: ignore[index]
+    home, away = rules.orient(listed[0], listed[1], ordering)
+    home_name, away_name = rules.orient(first_name, second_name, ordering)
+    return home, away, home_name, away_name
+
+
+def _outcome_team(label: str, home: TeamRef | None, away: TeamRef | None, home_name: str, away_name: str) -> int | None:
+    for team, fallback in ((home, home_name), (away, away_name)):
+        if team is None:
+            continue
+        if rules.label_matches_team(label, [team.name, team.alias, fallback]) or (
+            team.abbreviation and label.strip().lower() == team.abbreviation
+        ):
+            return team.pk
+    return None
+
+
+def market_parse(
+    raw: Mapping[str, Any],
+    *,
+    home: TeamRef | None,
+    away: TeamRef | None,
+    home_name: str,
+    away_name: str,
+) -> MarketRow:
+    condition_id = _text(raw.get("conditionId"), 80)
+    if not condition_id.startswith("0x"):
+        raise BadPayload(f"market {raw.get('id')!r} without a conditionId")
+    try:
+        labels = [str(x) for x in rules.json_list(raw.get("outcomes"))]
+        tokens = [str(x) for x in rules.json_list(raw.get("clobTokenIds"))]
+        prices = rules.json_list(raw.get("outcomePrices"))
+    except ValueError as exc:
+        raise BadPayload(f"market {condition_id}: {exc}") from exc
+    if not tokens or len(tokens) != len(labels):
+        raise BadPayload(f"market {condition_id}: {len(labels)} outcomes but {len(tokens)} token ids")
+    if any(not t.isdigit() for t in tokens):
+        raise BadPayload(f"market {condition_id}: non-numeric token id")
+    question = _text(raw.get("question"), 500)
+    group_title = _text(raw.get("groupItemTitle"), 200)
+    home_names = [n for n in (home.name if home else "", home.alias if home else "", home_name) if n]
+    away_names = [n for n in (away.name if away else "", away.alias if away else "", away_name) if n]
+    smt = raw.get("sportsMarketType")
+    market_type = rules.market_type_detect(smt, question, labels, [*home_names, *away_names])
+    is_yes_no = [lb.strip().lower() for lb in labels] == ["yes", "no"]
+    side = None
+    if is_yes_no and market_type in ("moneyline", "other"):
+        side = rules.three_way_side(question, group_title, home_names, away_names)
+        if side is not None and not (isinstance(smt, str) and smt.strip()):
+            market_type = "moneyline"
+    line = None
+    if market_type != "moneyline":
+        line = rules.line_parse(raw.get("line"), market_type, group_title, question)
+    bid, ask, last = _price(raw.get("bestBid")), _price(raw.get("bestAsk")), _price(raw.get("lastTradePrice"))
+    outcomes = []
+    for index, (label, token) in enumerate(zip(labels, tokens, strict=True)):
+        if is_yes_no:
+            team_pk = {"home": home, "away": away}.get(side or "") if index == 0 else None
+            team_pk = team_pk.pk if team_pk else None  # type: ignore[union-attr]
+        elif market_type in ("moneyline", "spreads"):
+            team_pk = _outcome_team(label, home, away, home_name, away_name)
+        else:
+            team_pk = None
+        first = index == 0
+        outcomes.append(
+            OutcomeRow(
+                token_id=token[:100],
+                index=index,
+                label=label[:200],
+                team_pk=team_pk,
+                # Gamma's top of book is for outcome 0; a binary market's other token mirrors it.
+                best_bid=bid if first else _complement(ask) if len(labels) == 2 else None,
+                best_ask=ask if first else _complement(bid) if len(labels) == 2 else None,
+                last_trade=last if first else _complement(last) if len(labels) == 2 else None,
+                price=_price(prices[index]) if index < len(prices) else None,
+            )
+        )
+    return MarketRow(
+        condition_id=condition_id,
+        gamma_id=_text(str(raw.get("id") or ""), 30),
+        type=market_type,
+        sports_market_type=_text(smt, 60),
+        line=line,
+        question=question or group_title or condition_id,
+        slug=_text(raw.get("slug"), 255),
+        group_item_title=group_title,
+        active=rules.bool_or(raw.get("active"), True),
+        closed=rules.bool_or(raw.get("closed"), False),
+        volume=_float(raw.get("volumeNum", raw.get("volume"))),
+        liquidity=_float(raw.get("liquidityNum", raw.get("liquidity"))),
+        outcomes=tuple(outcomes),
+    )
+
+
+def event_parse(
+    raw: Mapping[str, Any],
+    *,
+    league_code: str,
+    ordering: str,
+    teams: TeamIndex,
+    now: datetime,
+) -> tuple[GameRow, list[str]]:
+    """One Gamma event → a GameRow plus the problems of markets that were skipped (bad ones only)."""
+    gamma_id = raw.get("id")
+    if not isinstance(gamma_id, str | int) or isinstance(gamma_id, bool) or not str(gamma_id).strip():
+        raise BadPayload("event without an id")
+    gamma_id = str(gamma_id).strip()[:30]
+    slug = _text(raw.get("slug"), 255)
+    if not slug:
+        raise BadPayload(f"event {gamma_id} without a slug")
+    home, away, home_name, away_name = _event_teams(raw, league_code, ordering, teams)
+    kickoff = _event_kickoff(raw)
+    raw_markets = raw.get("markets") or []
+    if not isinstance(raw_markets, list):
+        raise BadPayload(f"event {gamma_id}: markets is {type(raw_markets).__name__}")
+    markets: list[MarketRow] = []
+    problems: list[str] = []
+    seen_tokens: set[str] = set()
+    for raw_market in raw_markets:
+        if not isinstance(raw_market, dict):
+            problems.append(f"event {gamma_id}: market is {type(raw_market).__name__}")
+            continue
+        if rules.bool_or(raw_market.get("archived"), False):
+            continue
+        try:
+            market = market_parse(raw_market, home=home, away=away, home_name=home_name, away_name=away_name)
+        except BadPayload as exc:
+            problems.append(str(exc))
+            continue
+        if seen_tokens.intersection(o.token_id for o in market.outcomes):
+            problems.append(f"market {market.condition_id}: token id repeated in event {gamma_id}")
+            continue
+        seen_tokens.update(o.token_id for o in market.outcomes)
+        markets.append(market)
+    score_raw = _text(raw.get("score"), 80)
+    score = rules.score_parse(score_raw)
+    home_score, away_score = rules.orient(score.first, score.second, ordering) if score else (None, None)
+    period = _text(raw.get("period"), 30)
+    live = rules.bool_or(raw.get("live"), False)
+    ended = rules.bool_or(raw.get("ended"), False)
+    closed = rules.bool_or(raw.get("closed"), False)
+    all_closed = bool(markets) and all(m.closed for m in markets)
+    status = rules.game_status(
+        period=period, live=live, ended=ended, kickoff=kickoff, now=now, closed=closed or all_closed,
+        feed_status=_text(raw.get("gameStatus"), 40),
+    )
+    series = raw.get("series")
+    series_id = ""
+    if isinstance(series, list) and series and isinstance(series[0], dict):
+        series_id = _text(str(series[0].get("id") or ""), 20)
+    return (
+        GameRow(
+            gamma_id=gamma_id,
+            slug=slug,
+            ticker=_text(raw.get("ticker"), 255),
+            title=_text(raw.get("title"), 500) or slug,
+            series_id=series_id,
+            home_team_pk=home.pk if home else None,
+            away_team_pk=away.pk if away else None,
+            home_name=home_name[:200],
+            away_name=away_name[:200],
+            kickoff=kickoff,
+            game_id=_int_or_none(raw.get("gameId")),
+            status=status,
+            live=live and status == "live",
+            ended=ended or status in ("final", "canceled"),
+            active=rules.bool_or(raw.get("active"), True),
+            closed=closed,
+            score_raw=score_raw,
+            home_score=home_score,
+            away_score=away_score,
+            period=period,
+            elapsed=_text(raw.get("elapsed"), 30),
+            volume=_float(raw.get("volume")),
+            volume_24h=_float(raw.get("volume24hr")),
+            liquidity=_float(raw.get("liquidity")),
+            comment_count=_int_or_none(raw.get("commentCount")),
+            image=_url(raw.get("image")),
+            upstream_updated_at=rules.timestamp_parse(raw.get("updatedAt")),
+            markets=tuple(markets),
+            sibling_of=slug[: -len(SIBLING_SUFFIX)] if slug.endswith(SIBLING_SUFFIX) else "",
+        ),
+        problems,
+    )
+
+
+def moneyline_prices(game: GameRow) -> tuple[float | None, float | None, float | None] | None:
+    """(home, away, draw) Gamma prices of the game's moneyline, two-way or three-way."""
+    home_pk, away_pk = game.home_team_pk, game.away_team_pk
+    prices: dict[str, float | None] = {}
+    for market in game.markets:
+        if market.type != "moneyline" or market.closed:
+            continue
+        labels = [o.label.strip().lower() for o in market.outcomes]
+        if labels == ["yes", "no"]:
+            yes = market.outcomes[0]
+            value = float(yes.price) if yes.price is not None else None
+            if yes.team_pk is not None and yes.team_pk == home_pk:
+                prices["home"] = value
+            elif yes.team_pk is not None and yes.team_pk == away_pk:
+                prices["away"] = value
+            elif rules._DRAW.search(market.question) or rules._DRAW.search(market.group_item_title):
+                prices["draw"] = value
+        elif len(market.outcomes) == 2 and "home" not in prices:
+            for outcome in market.outcomes:
+                value = float(outcome.price) if outcome.price is not None else None
+                if outcome.team_pk is not None and outcome.team_pk == home_pk:
+                    prices["home"] = value
+                elif outcome.team_pk is not None and outcome.team_pk == away_pk:
+                    prices["away"] = value
+    if "home" not in prices or "away" not in prices:
+        return None
+    return prices["home"], prices["away"], prices.get("draw")
+
+
+def teams_index_from(rows: Sequence[TeamRef]) -> TeamIndex:
+    return TeamIndex(rows)

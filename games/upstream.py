@@ -1,0 +1,148 @@
+"""HTTP client for Gamma REST: timeouts from settings, retries with back-off, list-shape tolerance."""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import orjson
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+HEADERS = {
+    "Accept": "application/json",
+    "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124 Safari/537.36",
+}
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+MAX_BACKOFF_S = 10.0
+
+
+class UpstreamError(Exception):
+    """The upstream could not give a usable answer after retries (the caller keeps its last good data)."""
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """`Retry-After` as delta-seconds or as an HTTP-date."""
+    if not value:
+        return None
+    text = value.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def rows_of(payload: Any) -> list[Any]:
+    """A bare array, or `{data: [...]}` / `{events: [...]}` (other list keys too). Items are returned as
+    they came: the caller skips (and counts) the ones that are not objects."""
+    if isinstance(payload, dict):
+        for key in ("data", "events", "markets", "teams", "sports"):
+            if isinstance(payload.get(key), list):
+                payload = payload[key]
+                break
+        else:
+            raise UpstreamError(f"expected a list, got an object with keys {sorted(payload)[:8]}")
+    if not isinstance(payload, list):
+        raise UpstreamError(f"expected a list, got {type(payload).__name__}")
+    return payload
+
+
+class GammaClient:
+    """Synchronous Gamma client (Celery tasks and the management command are synchronous)."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        timeout_s: float | None = None,
+        max_retries: int | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = (base_url or settings.GAMMA_URL).rstrip("/")
+        self.max_retries = settings.UPSTREAM_MAX_RETRIES if max_retries is None else max_retries
+        self._sleep = sleep
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=timeout_s or settings.UPSTREAM_TIMEOUT_S,
+            headers=HEADERS,
+            transport=transport,
+        )
+        self.requests = 0
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> GammaClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        """GET with retries on network errors, timeouts, 5xx and 429 (honouring Retry-After)."""
+        attempt = 0
+        while True:
+            attempt += 1
+            self.requests += 1
+            delay: float | None = None
+            try:
+                response = self._http.get(path, params=params)
+            except httpx.TransportError as exc:  # connect/read errors and timeouts
+                problem = f"{type(exc).__name__}: {exc}"
+            else:
+                if response.status_code < 400:
+                    try:
+                        return orjson.loads(response.content)
+                    except orjson.JSONDecodeError as exc:
+                        raise UpstreamError(f"GET {path}: invalid JSON ({exc})") from exc
+                problem = f"HTTP {response.status_code}"
+                if response.status_code not in RETRY_STATUSES:
+                    raise UpstreamError(f"GET {path} {dict(params or {})}: {problem}")
+                delay = retry_after_seconds(response.headers.get("Retry-After"))
+            if attempt > self.max_retries:
+                raise UpstreamError(f"GET {path} {dict(params or {})}: {problem} after {attempt} attempts")
+            if delay is None:
+                delay = min(MAX_BACKOFF_S, 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
+            log.warning("gamma GET %s: %s, retry in %.2f s", path, problem, delay)
+            self._sleep(min(delay, 60.0))
+
+    def get_list(self, path: str, params: Mapping[str, Any] | None = None) -> list[Any]:
+        return rows_of(self.get_json(path, params))
+
+    def pages(
+        self, path: str, params: Mapping[str, Any], *, limit: int, max_pages: int = 50
+    ) -> Iterator[list[Any]]:
+        """Offset pagination that survives silent limit clamping: stop on an empty page, a page shorter
+        than the longest seen, or a page that repeats the previous one (offset ignored)."""
+        offset = 0
+        longest = 0
+        previous_ids: list[Any] | None = None
+        for _ in range(max_pages):
+            page = self.get_list(path, {**params, "limit": limit, "offset": offset})
+            if not page:
+                return
+            ids = [row.get("id") if isinstance(row, dict) else None for row in page]
+            if ids == previous_ids:
+                return
+            yield page
+            previous_ids = ids
+            longest = max(longest, len(page))
+            if len(page) < longest or len(page) < min(limit, 20):
+                return
+            offset += len(page)
+        log.warning("gamma GET %s: pagination stopped after %d pages", path, max_pages)

@@ -1,0 +1,1 @@
+"""The price stream: the single holder of the upstream CLOB sockets (see program.py)."""

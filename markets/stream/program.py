@@ -1,0 +1,419 @@
+"""The stream program: the one process in the deployment holding the upstream sockets.
+
+It runs only while it holds the `stream` lease (realtime.lease). Tasks of the program:
+  renew       keep the lease (every TTL/3); losing it stops everything within one renew period
+  tokens      follow the versioned token set, subscribe/unsubscribe incrementally, reload game views
+  sockets     the CLOB market sockets (markets.stream.sockets), feeding the books
+  window      every coalescing window: newest price of each changed token -> Redis hash + price_update
+  persist     every ~1 s: Outcome prices, PricePoints and GameProbability in one fenced transaction
+  views       reload views of games whose row changed (scores, status) so events never carry old data
+  resnapshot  REST `/book` for tokens whose hash did not verify
+  metrics     counters and socket states in Redis, for status pages and tests
+  sports      the sports (live scores) socket, written by the games pipeline
+Every write is fenced; a StaleFenceError anywhere stops the program.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import dataclasses
+import importlib
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import orjson
+from django.conf import settings
+from django.db import close_old_connections, connections
+
+from markets.prices import TokenPrice, prices_key
+from markets.stream.books import StreamCounters
+from markets.stream.feed import BookStore, book_price
+from markets.stream.gameindex import GameIndex, game_index_load, game_views_changed_since
+from markets.stream.persist import fence_pg_advance, stream_prices_persist
+from markets.stream.resnapshot import Resnapshotter
+from markets.stream.sockets import SocketConfig, SocketPool
+from markets.tokenset import token_set_read, token_set_version
+from mevu.redis import redis_key
+from realtime.errors import StaleFenceError
+from realtime.lease import (
+    Fence,
+    Lease,
+    fenced_hset_async,
+    fenced_set_async,
+    lease_acquire_async,
+    lease_release_async,
+    lease_renew_async,
+    lease_status,
+)
+from realtime.publish import GameEvent, game_events_publish_async
+
+log = logging.getLogger("mevu.stream")
+
+LEASE_NAME = "stream"
+Publish = Callable[..., Awaitable[None]]
+
+
+class LeaseLost(Exception):
+    """The lease could not be renewed: another holder may already be writing."""
+
+
+def metrics_key() -> str:
+    return redis_key("stream", "metrics")
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamConfig:
+    holder: str
+    lease_name: str = LEASE_NAME
+    lease_ttl_s: float = 10.0
+    coalesce_s: float = 0.15
+    persist_every_s: float = 1.0
+    tokenset_poll_s: float = 1.0
+    views_refresh_s: float = 2.0
+    resnapshot_per_s: float = 5.0
+    clob_url: str = ""
+    sports_ws_url: str = ""
+    run_sports: bool = True
+    parent_pid: int | None = None  # under a Celery prefork worker: stop if it dies (orphaned child)
+    sockets: SocketConfig = dataclasses.field(default_factory=lambda: SocketConfig(url=""))
+
+
+def stream_config_from_settings(**overrides: Any) -> StreamConfig:
+    base = StreamConfig(
+        holder=settings.INSTANCE_ID,
+        lease_ttl_s=settings.STREAM_LEASE_TTL_S,
+        coalesce_s=settings.STREAM_COALESCE_MS / 1000,
+        persist_every_s=settings.STREAM_PERSIST_EVERY_S,
+        tokenset_poll_s=settings.STREAM_TOKENSET_POLL_S,
+        resnapshot_per_s=settings.STREAM_RESNAPSHOT_PER_S,
+        clob_url=settings.CLOB_URL,
+        sports_ws_url=settings.SPORTS_WS_URL,
+        sockets=SocketConfig(
+            url=settings.CLOB_WS_URL,
+            assets_per_socket=settings.STREAM_ASSETS_PER_SOCKET,
+            ping_every_s=settings.STREAM_PING_EVERY_S,
+            stale_after_s=settings.STREAM_STALE_AFTER_S,
+            stable_after_s=settings.STREAM_STABLE_AFTER_S,
+            backoff_max_s=settings.STREAM_BACKOFF_MAX_S,
+            open_timeout_s=settings.UPSTREAM_TIMEOUT_S,
+        ),
+    )
+    return dataclasses.replace(base, **overrides)
+
+
+class DbThread:
+    """All ORM work of the program runs on one thread (Django connections are per thread)."""
+
+    def __init__(self) -> None:
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="stream-db")
+
+    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        def call() -> Any:
+            close_old_connections()
+            return fn(*args)
+
+        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.run(connections.close_all)
+        self._pool.shutdown(wait=False)
+
+
+async def lease_acquire_waiting(config: StreamConfig) -> Lease | None:
+    """Take the lease now, or wait for it while its holder looks dead (stopped renewing).
+
+    The watchdog starts us when the lease is free or its holder missed two renewals; if the holder
+    renews again meanwhile it is alive and we give up (a second stream process is never useful).
+    """
+    ttl_ms = int(config.lease_ttl_s * 1000)
+    renew_s = config.lease_ttl_s / 3
+    deadline = time.monotonic() + config.lease_ttl_s + 1
+    while True:
+        lease = await lease_acquire_async(config.lease_name, config.holder, ttl_ms)
+        if lease is not None:
+            return lease
+        status = await asyncio.to_thread(lease_status, config.lease_name)
+        since = status.get("since_renewal_s")
+        if time.monotonic() > deadline or (since is not None and since < renew_s * 1.5):
+            return None
+        await asyncio.sleep(0.2)
+
+
+class StreamProgram:
+    def __init__(self, config: StreamConfig, *, publish: Publish | None = None) -> None:
+        self.config = config
+        self.publish: Publish = publish or game_events_publish_async
+        self.counters = StreamCounters()
+        self.store = BookStore(self.counters)
+        self.pool = SocketPool(config.sockets, self.store)
+        self.resnapshot = Resnapshotter(self.store, config.clob_url, per_s=config.resnapshot_per_s)
+        self.index = GameIndex()
+        self.latest: dict[str, TokenPrice] = {}
+        self.persist_pending: dict[str, TokenPrice] = {}
+        self.db = DbThread()
+        self.lease: Lease | None = None
+        self.token_version = -1
+        self.started = time.monotonic()
+        self.reason = ""
+
+    @property
+    def fence(self) -> Fence:
+        assert self.lease is not None
+        return self.lease.fence
+
+    # --- lifecycle -------------------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> str:
+        """Hold the lease and stream until `stop` is set or the lease is lost; returns why it ended."""
+        self.lease = await lease_acquire_waiting(self.config)
+        if self.lease is None:
+            await self.db.close()
+            return "lease held by another process"
+        log.info("stream lease acquired", extra={"token": self.lease.token, "holder": self.config.holder})
+        tasks: list[asyncio.Task[Any]] = []
+        lost = False
+        try:
+            await self.db.run(fence_pg_advance, self.fence)
+            tasks = [
+                asyncio.create_task(coro, name=name)
+                for name, coro in (
+                    ("renew", self._renew_loop()),
+                    ("tokens", self._tokens_loop()),
+                    ("window", self._window_loop()),
+                    ("persist", self._persist_loop()),
+                    ("views", self._views_loop()),
+                    ("resnapshot", self.resnapshot.run()),
+                    ("metrics", self._metrics_loop()),
+                    *self._sports_task(stop),
+                )
+            ]
+            stopper = asyncio.create_task(stop.wait(), name="stop")
+            done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+            stopper.cancel()
+            stop.set()  # the sports socket watches it: let it flush before anything is cancelled
+            sports = [t for t in tasks if t.get_name() == "sports" and not t.done()]
+            if sports:
+                await asyncio.wait(sports, timeout=5)
+            self.reason = "stopped"
+            for task in done:
+                if task is stopper:
+                    continue
+                exc = task.exception()
+                if isinstance(exc, (LeaseLost, StaleFenceError)):
+                    lost = True
+                    self.reason = f"lease lost: {exc}"
+                elif exc is not None:
+                    self.reason = f"{task.get_name()} failed: {exc!r}"
+                    log.error("stream task failed", exc_info=exc)
+                else:
+                    self.reason = f"{task.get_name()} ended"
+        except (LeaseLost, StaleFenceError) as exc:
+            lost = True
+            self.reason = f"lease lost: {exc}"
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.pool.close()
+            if not lost:
+                await self._final_flush()
+                with contextlib.suppress(Exception):
+                    await lease_release_async(self.lease)
+            await self.db.close()
+        log.info("stream ended: %s", self.reason)
+        return self.reason
+
+    async def _final_flush(self) -> None:
+        """Flush pending writes before releasing; a stale fence here means someone else took over."""
+        try:
+            await self.flush_window()
+            await self.persist_once()
+        except StaleFenceError:
+            self.reason += " (final flush fenced out)"
+        except Exception:
+            log.exception("final flush failed")
+
+    def _sports_task(self, stop: asyncio.Event) -> list[tuple[str, Awaitable[Any]]]:
+        if not self.config.run_sports or not self.config.sports_ws_url:
+            return []
+        try:
+            module = importlib.import_module("games.live_scores")
+        except ImportError:
+            return []
+        run = getattr(module, "sports_socket_run", None)
+        if run is None:
+            return []
+        return [("sports", run(self.config.sports_ws_url, stop, self.fence))]
+
+    # --- loops -----------------------------------------------------------------------------------------
+    async def _renew_loop(self) -> None:
+        assert self.lease is not None
+        period = self.config.lease_ttl_s / 3
+        last_ok = time.monotonic()
+        while True:
+            await asyncio.sleep(period)
+            if self.config.parent_pid is not None and os.getppid() != self.config.parent_pid:
+                log.warning("stream worker process died: releasing the lease")
+                return
+            try:
+                renewed = await lease_renew_async(self.lease)
+            except Exception as exc:  # Redis unreachable: the lease may expire under us
+                if time.monotonic() - last_ok > self.config.lease_ttl_s - period / 2:
+                    raise LeaseLost(f"renewal failing: {exc!r}") from exc
+                continue
+            if not renewed:
+                raise LeaseLost("renewal refused: another holder has the lease")
+            last_ok = time.monotonic()
+
+    async def _tokens_loop(self) -> None:
+        while True:
+            version = await asyncio.to_thread(token_set_version)
+            if version != self.token_version:
+                version, tokens = await asyncio.to_thread(token_set_read)
+                index = await self.db.run(game_index_load, tokens)
+                self.index = index
+                self.store.track(tokens, {t: ref.market_id for t, ref in index.tokens.items()})
+                added, removed = await self.pool.apply(tokens)
+                for token in set(self.latest).difference(tokens):
+                    del self.latest[token]
+                self.token_version = version
+                log.info("token set v%s: %s tokens (+%s -%s)", version, len(tokens), added, removed)
+            await asyncio.sleep(self.config.tokenset_poll_s)
+
+    async def _views_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.views_refresh_s)
+            index = self.index
+            if index.loaded_at is None or not index.views:
+                continue
+            views, loaded_at = await self.db.run(game_views_changed_since, list(index.views), index.loaded_at)
+            if index is self.index:
+                index.views.update(views)
+                index.loaded_at = loaded_at
+
+    async def _window_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.coalesce_s)
+            await self.flush_window()
+
+    async def flush_window(self) -> int:
+        """Publish the newest price of every token changed since the last window; returns how many."""
+        dirty = self.store.take_dirty()
+        if not dirty:
+            return 0
+        books, latest, counters = self.store.books, self.latest, self.counters
+        changed: dict[str, TokenPrice] = {}
+        for token in dirty:
+            book = books.get(token)
+            if book is None:
+                continue
+            verified = book.verify_pending()
+            if verified is True:
+                counters.hash_ok += 1
+            elif verified is False:
+                counters.hash_mismatch += 1
+                self.resnapshot.request(token)
+            price = book_price(book)
+            previous = latest.get(token)
+            if (
+                previous is not None
+                and previous["bid"] == price["bid"]
+                and previous["ask"] == price["ask"]
+                and previous["last"] == price["last"]
+            ):
+                continue
+            changed[token] = price
+        if not changed:
+            return 0
+        try:
+            await fenced_hset_async(self.fence, prices_key(), {t: orjson.dumps(p) for t, p in changed.items()})
+        except StaleFenceError:
+            raise
+        except Exception as exc:  # Redis hiccup: keep the tokens dirty, the next window retries
+            counters.publish_errors += 1
+            self.store.dirty.update(changed)
+            log.warning("price hash write failed: %r", exc)
+            return 0
+        latest.update(changed)
+        self.persist_pending.update(changed)
+        events = self.index.events_for(changed, latest)
+        if events:
+            await self._publish(events)
+        return len(changed)
+
+    async def _publish(self, events: Sequence[GameEvent]) -> None:
+        try:
+            await self.publish(events, fence=self.fence)
+            self.counters.published += len(events)
+        except StaleFenceError:
+            raise
+        except Exception as exc:  # clients resync from REST/history; prices are already in Redis
+            self.counters.publish_errors += 1
+            log.warning("price_update publish failed: %r", exc)
+
+    async def _persist_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.persist_every_s)
+            await self.persist_once()
+
+    async def persist_once(self) -> int:
+        if not self.persist_pending:
+            return 0
+        batch, self.persist_pending = self.persist_pending, {}
+        index = self.index
+        live_tokens = {t for t, ref in index.tokens.items() if t in batch and _is_live(index, ref.game_id)}
+        game_ids = {index.tokens[t].game_id for t in batch if t in index.tokens}
+        games = [index.views[g] for g in game_ids if g in index.views and not index.views[g].ended]
+        needed = {o.token_id for view in games for o in _moneyline(view)}
+        prices = {t: self.latest[t] for t in needed if t in self.latest}
+        try:
+            updated = await self.db.run(stream_prices_persist, self.fence, batch, live_tokens, games, prices)
+        except StaleFenceError:
+            raise
+        except Exception as exc:  # keep the batch; newer prices that arrived meanwhile win
+            for token, price in batch.items():
+                self.persist_pending.setdefault(token, price)
+            log.warning("price persist failed: %r", exc)
+            return 0
+        self.counters.persisted += updated
+        return updated
+
+    async def _metrics_loop(self) -> None:
+        while True:
+            await fenced_set_async(self.fence, metrics_key(), orjson.dumps(self.metrics()), ttl_ms=15_000)
+            await asyncio.sleep(1.0)
+
+    def metrics(self) -> dict[str, Any]:
+        return {
+            "holder": self.config.holder,
+            "token": self.lease.token if self.lease else None,
+            "uptime_s": round(time.monotonic() - self.started, 1),
+            "token_version": self.token_version,
+            "tokens": len(self.store.books),
+            "counters": self.counters.as_dict(),
+            "sockets": self.pool.status(),
+            "ts": int(time.time() * 1000),
+        }
+
+
+def _is_live(index: GameIndex, game_id: str) -> bool:
+    view = index.views.get(game_id)
+    return view is not None and view.live
+
+
+def _moneyline(view: Any) -> list[Any]:
+    roles = view.moneyline
+    return [o for o in (roles.home, roles.away, roles.draw) if o is not None]
+
+
+def stream_metrics_read() -> dict[str, Any] | None:
+    """The holder's latest metrics (None when no holder wrote any recently)."""
+    from mevu.redis import redis_sync
+
+    raw = redis_sync().get(metrics_key())
+    return orjson.loads(raw) if raw else None

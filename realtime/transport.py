@@ -1,0 +1,82 @@
+"""Direct access to daphne's WebSocket protocol object behind an ASGI `send`.
+
+Why: daphne's ASGI `send` never applies backpressure — every frame lands in Twisted's unbounded
+write buffer, so a client that stops reading would grow server memory without limit. Reaching the
+protocol lets the hub (1) see how many bytes are still unsent to each client, (2) write one
+pre-encoded frame to many clients without re-encoding it per client and (3) close sockets with 1001
+during shutdown after daphne has cancelled the application tasks.
+
+This is the only module that touches daphne/autobahn/Twisted internals. Under another ASGI server
+`daphne_protocol` returns None and callers fall back to plain ASGI sends.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+_STATE_OPEN = 3  # autobahn WebSocketProtocol.STATE_OPEN
+
+
+def _is_protocol(value: Any) -> bool:
+    return hasattr(value, "sendMessage") and hasattr(value, "transport") and hasattr(value, "sendCloseFrame")
+
+
+def daphne_protocol(send: Any, max_depth: int = 6) -> Any | None:
+    """daphne passes `partial(server.handle_reply, protocol)` as `send`; ASGI middlewares wrap it in
+    closures (`async def send_wrapper(message): ... await send(message)`), so look through those."""
+    stack: list[tuple[Any, int]] = [(send, 0)]
+    seen: set[int] = set()
+    while stack:
+        func, depth = stack.pop()
+        if id(func) in seen or depth > max_depth:
+            continue
+        seen.add(id(func))
+        if isinstance(func, functools.partial):
+            if func.args and _is_protocol(func.args[0]):
+                return func.args[0]
+            stack.append((func.func, depth + 1))
+            continue
+        for cell in getattr(func, "__closure__", None) or ():
+            try:
+                value = cell.cell_contents
+            except ValueError:  # empty cell
+                continue
+            if callable(value):
+                stack.append((value, depth + 1))
+    return None
+
+
+def protocol_open(protocol: Any) -> bool:
+    return getattr(protocol, "state", None) == _STATE_OPEN
+
+
+def pending_bytes(protocol: Any) -> int:
+    """Bytes accepted for this client but not yet handed to the kernel (Twisted's write buffer)."""
+    transport = getattr(protocol, "transport", None)
+    if transport is None:
+        return 0
+    data = getattr(transport, "dataBuffer", b"")
+    queued = len(data) - getattr(transport, "offset", 0) + getattr(transport, "_tempDataLen", 0)
+    send_queue = getattr(protocol, "send_queue", None)  # autobahn's own queue (chopped/sync sends)
+    if send_queue:
+        queued += sum(len(item[0]) for item in send_queue)
+    return queued
+
+
+def protocol_send_text(protocol: Any, data: bytes) -> None:
+    """Send an already UTF-8 encoded JSON text frame."""
+    protocol.sendMessage(data, False)
+
+
+def protocol_close(protocol: Any, code: int, reason: str = "") -> None:
+    """Start the closing handshake. sendCloseFrame, because autobahn's sendClose rejects 1001/1008."""
+    if protocol_open(protocol):
+        protocol.sendCloseFrame(code=code, reasonUtf8=reason.encode()[:120] or None)
+
+
+def protocol_abort(protocol: Any) -> None:
+    """Drop the TCP connection now, discarding the unsent buffer (for clients that stopped reading)."""
+    transport = getattr(protocol, "transport", None)
+    if transport is not None and hasattr(transport, "abortConnection"):
+        transport.abortConnection()

@@ -1,0 +1,75 @@
+"""The live/upcoming set: token set for the stream worker, game_added / game_removed / game_update events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import orjson
+import pytest
+
+from games import services
+from games.activeset import active_set_refresh
+from games.models import League, Team
+from games.upstream import GammaClient
+from markets.models import Outcome
+from markets.tokenset import token_set_read
+from mevu.redis import redis_sync
+from realtime.publish import history_key
+from tests.games.factories import event_raw, gamma_transport, market_raw
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def _published() -> list[tuple[str, str]]:
+    entries = redis_sync().xrange(history_key("all"))
+    events = [orjson.loads(fields[b"e"]) for _, fields in entries]
+    return [(e["type"], e["game"]["id"]) for e in events]
+
+
+def _sync(league: League, events: list[dict], now: datetime) -> int:
+    with GammaClient("http://gamma.test", transport=gamma_transport({"/events": events})) as client:
+        report = services.games_sync(client, league, now=now)
+    return active_set_refresh(now=now, changed=report.changed_game_ids)
+
+
+@pytest.mark.django_db
+def test_token_set_and_set_change_events() -> None:
+    league = League.objects.create(code="nba", series_ids=["10345"], ordering="away")
+    for gid, (abbr, name) in enumerate((("lal", "Los Angeles Lakers"), ("bos", "Boston Celtics")), start=1):
+        Team.objects.create(gamma_id=gid, league=league, name=name, abbreviation=abbr)
+    lal, bos = ("lal", "Los Angeles Lakers"), ("bos", "Boston Celtics")
+    live = event_raw("nba", lal, bos, NOW - timedelta(hours=1), live=True, period="Q3", score="60-58")
+    live["markets"].append(market_raw("Lakers vs. Celtics: O/U 230.5", ["Over", "Under"], ["1", "0"], smt="totals",
+                                      line=230.5, closed=True))
+    soon = event_raw("nba", bos, lal, NOW + timedelta(hours=10))
+    later = event_raw("nba", lal, bos, NOW + timedelta(days=5))
+
+    version = _sync(league, [live, soon, later], NOW)
+    _, tokens = token_set_read()
+    open_tokens = {
+        gid: set(Outcome.objects.filter(market__game__gamma_id=gid, market__closed=False)
+                 .values_list("token_id", flat=True))
+        for gid in (live["id"], soon["id"], later["id"])
+    }
+    assert tokens == open_tokens[live["id"]] | open_tokens[soon["id"]]  # not the closed market, not day 5
+    assert len(tokens) == 2 * 3 + 2 * 3
+    assert sorted(_published()) == sorted([("game_added", live["id"]), ("game_added", soon["id"])])
+
+    # Idle: same set, same version, nothing published.
+    assert _sync(league, [live, soon, later], NOW) == version
+    assert len(_published()) == 2
+
+    # The live game ends: it leaves the set, its tokens are dropped, clients are told.
+    ended = {**live, "live": False, "ended": True, "period": "VFT", "score": "101-99"}
+    new_version = _sync(league, [ended, soon, later], NOW)
+    _, tokens = token_set_read()
+    assert new_version > version and tokens == open_tokens[soon["id"]]
+    assert _published()[-1] == ("game_removed", live["id"])
+
+    # A market added to an upcoming game: its tokens join the set and the game is republished.
+    soon["markets"].append(market_raw("Celtics vs. Lakers: O/U 221.5", ["Over", "Under"], ["0.5", "0.5"],
+                                      smt="totals", line=221.5))
+    _sync(league, [ended, soon, later], NOW)
+    _, tokens = token_set_read()
+    assert len(tokens) == 8
+    assert _published()[-1] == ("game_update", soon["id"])

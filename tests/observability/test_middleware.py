@@ -1,0 +1,141 @@
+"""The ASGI metrics middleware, driven in-process through the ASGI protocol (one process registry)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from mevu import metrics
+from mevu.metrics_asgi import MetricsMiddleware
+
+
+def _get(metric: Any, *labels: str) -> float:
+    child = metric.labels(*labels) if labels else metric
+    return child._value.get()
+
+
+def _count(route: str, method: str, status: str) -> float:
+    return _get(metrics.HTTP_REQUESTS, route, method, status)
+
+
+def _http_scope(path: str, method: str = "GET", headers: list | None = None) -> dict[str, Any]:
+    return {"type": "http", "method": method, "path": path, "headers": headers or [], "client": ("127.0.0.1", 5)}
+
+
+async def _call(app: Any, scope: dict[str, Any]) -> list[dict[str, Any]]:
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return sent
+
+
+async def test_statuses_crashes_and_client_disconnects_are_counted() -> None:
+    async def app(scope: dict, receive: Any, send: Any) -> None:
+        if scope["path"] == "/health":
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+        elif scope["path"] == "/api/health":
+            raise RuntimeError("boom")
+        else:
+            raise asyncio.CancelledError
+
+    wrapped = MetricsMiddleware(app)
+    before = (_count("health", "GET", "204"), _count("api/health", "GET", "500"), _count("unmatched", "OTHER", "499"))
+    await _call(wrapped, _http_scope("/health"))
+    with pytest.raises(RuntimeError):
+        await _call(wrapped, _http_scope("/api/health"))
+    with pytest.raises(asyncio.CancelledError):
+        await _call(wrapped, _http_scope("/x/y", method="BREW"))
+    after = (_count("health", "GET", "204"), _count("api/health", "GET", "500"), _count("unmatched", "OTHER", "499"))
+    assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 1]
+
+
+async def test_metrics_endpoint_serves_text_format_but_not_to_proxied_requests() -> None:
+    async def app(scope: dict, receive: Any, send: Any) -> None:
+        raise AssertionError("/metrics must not reach the application")
+
+    wrapped = MetricsMiddleware(app)
+    sent = await _call(wrapped, _http_scope("/metrics"))
+    assert sent[0]["status"] == 200 and b"mevu_http_requests_total" in sent[1]["body"]
+    for header in (b"x-forwarded-for", b"x-real-ip", b"forwarded"):
+        sent = await _call(wrapped, _http_scope("/metrics", headers=[(header, b"198.51.100.1")]))
+        assert sent[0]["status"] == 404 and b"mevu_" not in sent[1]["body"]
+    sent = await _call(wrapped, _http_scope("/metrics", method="POST"))
+    assert sent[0]["status"] == 405
+
+
+async def test_sse_streams_are_open_connections_until_the_response_ends() -> None:
+    release = asyncio.Event()
+
+    async def app(scope: dict, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/event-stream; charset=utf-8")]})
+        await release.wait()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    before = _get(metrics.SSE_CONNECTIONS)
+    task = asyncio.create_task(_call(MetricsMiddleware(app), _http_scope("/api/games/stream")))
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if _get(metrics.SSE_CONNECTIONS) == before + 1:
+            break
+    assert _get(metrics.SSE_CONNECTIONS) == before + 1
+    release.set()
+    await task
+    assert _get(metrics.SSE_CONNECTIONS) == before
+
+
+async def test_websocket_connections_and_frames_are_counted_per_route() -> None:
+    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    outbox: list[dict[str, Any]] = []
+    connected = asyncio.Event()
+
+    async def app(scope: dict, receive: Any, send: Any) -> None:
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept"})
+        connected.set()
+        for i in range(3):
+            await send({"type": "websocket.send", "text": f"frame {i}"})
+        assert (await receive())["type"] == "websocket.disconnect"
+
+    async def send(message: dict[str, Any]) -> None:
+        outbox.append(message)
+
+    scope = {"type": "websocket", "path": "/ws/games", "headers": [], "client": ("127.0.0.1", 9)}
+    opened, frames = _get(metrics.WS_CONNECTIONS_OPENED, "ws/games"), _get(metrics.WS_FRAMES_SENT, "ws/games")
+    live = _get(metrics.WS_CONNECTIONS, "ws/games")
+    await inbox.put({"type": "websocket.connect"})
+    task = asyncio.create_task(MetricsMiddleware(app)(scope, inbox.get, send))
+    await asyncio.wait_for(connected.wait(), 5)
+    assert _get(metrics.WS_CONNECTIONS, "ws/games") == live + 1
+    await inbox.put({"type": "websocket.disconnect", "code": 1000})
+    await asyncio.wait_for(task, 5)
+    assert _get(metrics.WS_CONNECTIONS, "ws/games") == live
+    assert _get(metrics.WS_CONNECTIONS_OPENED, "ws/games") == opened + 1
+    assert _get(metrics.WS_FRAMES_SENT, "ws/games") == frames + 3
+    assert [m["type"] for m in outbox] == ["websocket.accept"] + ["websocket.send"] * 3
+
+
+async def test_a_rejected_websocket_is_not_a_connection() -> None:
+    async def app(scope: dict, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.close", "code": 4003})
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "websocket.connect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        return None
+
+    opened = _get(metrics.WS_CONNECTIONS_OPENED, "ws/activity")
+    await MetricsMiddleware(app)({"type": "websocket", "path": "/ws/activity", "headers": []}, receive, send)
+    assert _get(metrics.WS_CONNECTIONS_OPENED, "ws/activity") == opened
+    assert _get(metrics.WS_CONNECTIONS, "ws/activity") == 0
