@@ -4,15 +4,16 @@ All targets serve the SAME response bytes (the listing rendered from a seeded da
 
   listing      the real application (mevu.asgi:application) on one daphne process: warm hits are
                answered by the ASGI fast path (mevu/fastpath.py)
-  django       anchor (a): a trivial Django view returning those bytes, through the same Django
+  django       anchor (a): a trivial (sync) Django view returning those bytes, through the same Django
                middleware stack and the same outer ASGI middlewares, on one daphne process
+  django_async the same with an `async def` view; the ratio uses the faster of the two
   bare_asgi    anchor (b): a bare ASGI app returning those bytes on one daphne process
   nginx_static anchor (c): nginx (1 worker) serving the bytes as a static file
   microcache   the listing through an nginx (1 worker) microcache in front of the `listing` daphne
 
 Load: wrk, 2 threads, 32 connections. Run from the repository root:
 
-    .venv/bin/python bench/bench_listing.py [--duration 10]
+    .venv/bin/python bench/bench_listing.py [--duration 8] [--rounds 3]
 
 Needs PostgreSQL and Redis (DATABASE_URL / REDIS_URL; a scratch database is created and dropped),
 `wrk` and `nginx` on PATH.
@@ -28,6 +29,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,6 +45,7 @@ from django.urls import path
 REPO = Path(__file__).resolve().parent.parent
 LISTING = "/api/games/frontend"
 CONNECTIONS = 32
+TARGETS = ("django", "django_async", "bare_asgi", "listing", "nginx_static", "microcache")
 THREADS = 2
 
 # --- The anchor applications (imported by the daphne children) -------------------------------------------
@@ -56,7 +59,12 @@ def trivial_view(request: HttpRequest) -> HttpResponse:
     return HttpResponse(_TRIVIAL_BODY, content_type="application/json")
 
 
-urlpatterns = [path(LISTING.lstrip("/"), trivial_view)]
+async def trivial_view_async(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(_TRIVIAL_BODY, content_type="application/json")
+
+
+_VIEW = trivial_view_async if os.environ.get("BENCH_DJANGO_VIEW") == "async" else trivial_view
+urlpatterns = [path(LISTING.lstrip("/"), _VIEW)]
 _TRIVIAL_BODY = b""
 
 
@@ -158,8 +166,9 @@ def seed(games: int) -> None:
         home, away = teams[2 * n], teams[2 * n + 1]
         live = n % 3 == 0
         game = Game.objects.create(
-            gamma_id=str(100000 + n), slug=f"{home.league.code}-t{n}a-t{n}b-2026-11-27", title=f"{away.name} vs. {home.name}",
-            league=home.league, home_team=home, away_team=away, kickoff=now + dt.timedelta(minutes=30 * n - 60),
+            gamma_id=str(100000 + n), slug=f"{home.league.code}-t{n}a-t{n}b-2026-11-27",
+            title=f"{away.name} vs. {home.name}", league=home.league, home_team=home, away_team=away,
+            kickoff=now + dt.timedelta(minutes=30 * n - 60),
             status="live" if live else "scheduled", live=live, home_score=n % 7 if live else None,
             away_score=n % 5 if live else None, period="Q2" if live else "", elapsed="7:12" if live else "",
             volume=12345.6 * (n + 1), liquidity=2345.6 * (n + 1), comment_count=n * 3,
@@ -238,11 +247,12 @@ def wrk(url: str, duration_s: int) -> dict[str, float]:
     value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
+    failed = sum(int(x) for x in re.findall(r"\d+", socket_errors.group(1))) if socket_errors else 0
     return {
         "rps": rps,
         "p99_ms": float(value) * _UNITS[unit],
         "non_2xx": float(errors.group(1)) if errors else 0.0,
-        "socket_errors": 0.0 if socket_errors is None else float(sum(int(x) for x in re.findall(r"\d+", socket_errors.group(1)))),
+        "socket_errors": float(failed),
     }
 
 
@@ -272,7 +282,8 @@ def daphne(port: int, app: str) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--duration", type=int, default=10, help="seconds per measurement (after a 2 s warm-up)")
+    parser.add_argument("--duration", type=int, default=8, help="seconds per measurement (after a 2 s warm-up)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds over all targets; medians reported")
     parser.add_argument("--games", type=int, default=28, help="seeded games (28 -> a ~21 KB page)")
     args = parser.parse_args()
     for tool in ("wrk", "nginx"):
@@ -307,12 +318,14 @@ def main() -> None:
 
             connections.close_all()
 
-            ports = {name: free_port() for name in ("listing", "django", "bare_asgi", "nginx_static", "microcache")}
+            ports = {name: free_port() for name in TARGETS}
             children.start("listing", daphne(ports["listing"], "mevu.asgi:application"), env)
             body = wait_http(f"http://127.0.0.1:{ports['listing']}{LISTING}")
             (tmp / "listing.json").write_bytes(body)
             (tmp / "listing.json").chmod(0o644)
             children.start("django", daphne(ports["django"], "bench.bench_listing:trivial_django_app"), env)
+            children.start("django_async", daphne(ports["django_async"], "bench.bench_listing:trivial_django_app"),
+                           {**env, "BENCH_DJANGO_VIEW": "async"})
             children.start("bare_asgi", daphne(ports["bare_asgi"], "bench.bench_listing:bare_asgi_app"), env)
             conf = nginx_config(tmp, ports["nginx_static"], ports["microcache"], ports["listing"])
             children.start("nginx", ["nginx", "-c", str(conf), "-p", str(tmp)], env)
@@ -329,13 +342,17 @@ def main() -> None:
             from mevu.redis import redis_sync
 
             builds_before = int(redis_sync().get(builds_key()) or 0)
-            for name in ("django", "bare_asgi", "listing", "nginx_static", "microcache"):
-                wrk(urls[name], 2)
-                results[name] = wrk(urls[name], args.duration)
-                r = results[name]
-                print(f"{name:13s} {r['rps']:10.0f} req/s   p99 {r['p99_ms']:8.2f} ms   "
-                      f"non-2xx {r['non_2xx']:.0f}  socket errors {r['socket_errors']:.0f}", flush=True)
+            runs: dict[str, list[dict[str, float]]] = {name: [] for name in TARGETS}
+            for round_no in range(1, args.rounds + 1):
+                for name in TARGETS:  # interleaved, so machine noise spreads over every target
+                    wrk(urls[name], 2)
+                    r = wrk(urls[name], args.duration)
+                    runs[name].append(r)
+                    print(f"round {round_no} {name:13s} {r['rps']:10.0f} req/s   p99 {r['p99_ms']:8.2f} ms   "
+                          f"non-2xx {r['non_2xx']:.0f}  socket errors {r['socket_errors']:.0f}", flush=True)
             builds = int(redis_sync().get(builds_key()) or 0) - builds_before
+            for name, measured in runs.items():
+                results[name] = {key: statistics.median(r[key] for r in measured) for key in measured[0]}
             redis_sync().delete(*redis_sync().keys(f"{env['REDIS_PREFIX']}:*") or ["-"])
     finally:
         children.stop()
@@ -344,9 +361,14 @@ def main() -> None:
         else:
             print(f"kept {tmp}")
 
-    listing, django_rps = results["listing"]["rps"], results["django"]["rps"]
+    print(f"\nmedians of {args.rounds} rounds:")
+    print("| target | req/s | p99 ms |\n|---|---:|---:|")
+    for name in TARGETS:
+        print(f"| {name} | {results[name]['rps']:.0f} | {results[name]['p99_ms']:.1f} |")
+    listing = results["listing"]["rps"]
+    django_rps = max(results["django"]["rps"], results["django_async"]["rps"])  # the stronger anchor
     micro, static = results["microcache"]["rps"], results["nginx_static"]["rps"]
-    print(f"listing / trivial Django view      = {listing / django_rps:.2f}x (target >= 2)")
+    print(f"listing / trivial Django view (faster of sync/async) = {listing / django_rps:.2f}x (target >= 2)")
     print(f"listing / bare ASGI on daphne      = {listing / results['bare_asgi']['rps']:.2f}x")
     print(f"microcache / nginx static          = {micro / static:.2f} (target >= 0.5)")
     print(f"listing builds during the measurements: {builds}")

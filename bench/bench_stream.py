@@ -139,7 +139,7 @@ def bench_cpu(tokens: int = 12_000, changes: int = 200_000, window_every: int = 
 
 
 # --- sim ------------------------------------------------------------------------------------------------
-def bench_sim(rate: int = 2000, games: int = 150, seconds: float = 45.0) -> dict[str, float]:
+def bench_sim(rate: int = 2000, games: int = 200, seconds: float = 45.0) -> dict[str, float]:
     """Stream program vs the simulator; the token set is published from the simulator's Gamma events."""
     _setup_django()
     import asyncio
@@ -185,6 +185,8 @@ def bench_sim(rate: int = 2000, games: int = 150, seconds: float = 45.0) -> dict
         thread = threading.Thread(target=run, daemon=True)
         thread.start()
         while "p" not in program_box or program_box["p"].counters.books < len(tokens) * 0.95:
+            if not thread.is_alive():
+                raise SystemExit(f"stream program ended: {program_box['p'].reason}")
             time.sleep(0.5)
         program = program_box["p"]
         sim_before = sim.control("GET", "/_sim/stats")
@@ -226,7 +228,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("mode", nargs="?", default="all", choices=("cpu", "sim", "all"))
     parser.add_argument("--rate", type=int, default=2000)
-    parser.add_argument("--games", type=int, default=150)
+    parser.add_argument("--games", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=45.0)
     args = parser.parse_args()
     if args.mode in ("cpu", "all"):

@@ -49,6 +49,9 @@ PUBLISH_EVERY_MS = 1000
 POLL_S = 0.5
 VERSION_FRESH_S = 2.0  # the fast path serves only while this process's view of the version is this fresh
 MAX_AGE_S = 30.0  # time-dependent filters (games going stale) are re-evaluated at least this often
+# A hot listing whose version just moved (or whose age just ran out) is served stale for this long
+# while one background task refreshes it, so a version change never sends a burst through Django.
+STALE_WINDOW_S = 2.0
 LOCK_MS = 15_000
 WAIT_S = 8.0
 RESULT_TTL_S = 120
@@ -309,6 +312,7 @@ class _Cluster:
         self.loop = loop
         self.version: int | None = None
         self.seen_at = 0.0
+        self.changed_at = 0.0  # monotonic time this process saw the version move
         self.task: asyncio.Task[None] | None = None
         self.built: dict[str, asyncio.Event] = {}
         self.inflight: dict[tuple[str, int], asyncio.Task[ListingBody]] = {}
@@ -323,8 +327,17 @@ class _Cluster:
         return None
 
     def _set_version(self, version: int) -> None:
+        if version != self.version:
+            self.changed_at = time.monotonic()
         self.version = version
         self.seen_at = time.monotonic()
+
+    def refresh(self, params: ListingParams) -> None:
+        """Bring this listing up to date in the background (deduplicated by listing_get)."""
+        if (params.key, self.version) in self.inflight:
+            return
+        task = self.loop.create_task(listing_get(params))
+        task.add_done_callback(_log_failure)
 
     async def version_now(self) -> int:
         fresh = self.version_fresh()
@@ -373,8 +386,7 @@ class _Cluster:
         except TimeoutError:
             pass
         finally:
-            if event.is_set():
-                self.built.pop(flight, None)
+            self.built.pop(flight, None)  # one waiter per flight per process (listing_get dedups)
 
 
 _clusters: dict[int, _Cluster] = {}
@@ -401,13 +413,31 @@ def _cluster() -> _Cluster:
     return cluster
 
 
-def listing_cached(key: str) -> ListingBody | None:
-    """A current, fresh listing for this query if this process holds one (no I/O; the fast path)."""
-    version = _cluster().version_fresh()
-    entry = _local.get(key)
-    if version is None or entry is None or not entry.fresh(version):
+def _log_failure(task: asyncio.Task[ListingBody]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("listing: background refresh failed: %r", task.exception())
+
+
+def listing_cached(params: ListingParams) -> ListingBody | None:
+    """What the fast path may serve for this query without I/O, or None (then Django answers).
+
+    The current version's listing while fresh; right after a version move (or the age limit) the
+    previous one, for STALE_WINDOW_S, while a background task refreshes it.
+    """
+    cluster = _cluster()
+    version = cluster.version_fresh()
+    entry = _local.get(params.key)
+    if version is None or entry is None:
         return None
-    return entry
+    if entry.fresh(version):
+        return entry
+    age = time.time() - entry.built_at
+    just_moved = entry.version != version and time.monotonic() - cluster.changed_at < STALE_WINDOW_S
+    just_aged = entry.version == version and age < MAX_AGE_S + STALE_WINDOW_S
+    if (just_moved and age < MAX_AGE_S) or just_aged:
+        cluster.refresh(params)
+        return entry
+    return None
 
 
 # --- Singleflight ----------------------------------------------------------------------------------

@@ -112,7 +112,7 @@ def live_frame_apply(game: LiveGame, frame: Mapping[str, Any], now: datetime) ->
     )
     new = dataclasses.replace(
         game, score_raw=score_raw[:80], home_score=home_score, away_score=away_score, period=period,
-        elapsed=elapsed, live=live and status == "live", ended=ended or status in ("final", "canceled"),
+        elapsed=elapsed, live=status == "live", ended=ended or status in ("final", "canceled"),
         status=status, period_scores=period_scores,
     )
     return None if new.persisted() == game.persisted() else new

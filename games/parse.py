@@ -413,7 +413,7 @@ def event_parse(
             kickoff=kickoff,
             game_id=_int_or_none(raw.get("gameId")),
             status=status,
-            live=live and status == "live",
+            live=status == "live",
             ended=ended or status in ("final", "canceled"),
             active=rules.bool_or(raw.get("active"), True),
             closed=closed,

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import TypedDict
 
 from django.conf import settings
-from django.db import connection
+from django.db import connections, router
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
 
 from games.frontend import (
@@ -148,7 +148,7 @@ def game_histories_load(game_pks: Iterable[int], now: dt.datetime) -> dict[int, 
     }
     chart: dict[int, list[tuple[int, float]]] = defaultdict(list)
     past: dict[int, float] = {}
-    with connection.cursor() as cursor:
+    with connections[router.db_for_read(GameProbability)].cursor() as cursor:
         cursor.execute(_HISTORY_SQL.format(table=GameProbability._meta.db_table), params)
         for kind, game_id, bucket, home in cursor.fetchall():
             if kind == "c":

@@ -40,8 +40,7 @@ def _worker_heartbeat(sender: object = None, **_: object) -> None:
 
 @signals.beat_init.connect
 def _beat_heartbeat(sender: object = None, **_: object) -> None:
-    import socket
+    # Only the RedBeat lock holder reports as "beat"; beats waiting for the lock report "beat-standby".
+    from mevu.beat import beat_heartbeat_start
 
-    from realtime.heartbeats import heartbeat_start_thread
-
-    heartbeat_start_thread("beat", f"{socket.gethostname()}:{os.getpid()}")
+    beat_heartbeat_start(sender.scheduler)  # type: ignore[attr-defined]

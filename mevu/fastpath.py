@@ -1,7 +1,8 @@
 """ASGI fast path: warm hits of `GET /api/games/frontend` answered without Django's request cycle.
 
 It serves only what Django would answer identically: a valid Host, no pending HTTPS redirect,
-parameters that parse, and a listing this process already holds for the current cluster version.
+parameters that parse, and a listing this process already holds for the current cluster version
+(or, for a moment after the version moved, the previous one while it is being refreshed).
 Everything else (cold listings, bad input, other paths) falls through to Django unchanged. Headers
 match the Django path: the same listing headers (games.listing.listing_response) plus what
 SecurityMiddleware, XFrameOptionsMiddleware, CommonMiddleware and django-cors-headers add there.
@@ -59,12 +60,22 @@ def _security_headers(secure: bool) -> list[tuple[str, str]]:
     return headers
 
 
+def _remember(memo: dict[Any, Any], key: Any, value: Any, limit: int = 1024) -> None:
+    if len(memo) >= limit:
+        memo.clear()
+    memo[key] = value
+
+
 class ListingFastPath:
     def __init__(self, app: Any) -> None:
         self.app = app
         self.cors = CorsMiddleware(lambda request: None)
         self.max_fields = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
         self.redirect_exempt = [re.compile(r) for r in settings.SECURE_REDIRECT_EXEMPT]
+        self.security = {True: _security_headers(True), False: _security_headers(False)}
+        # Per-request work that depends only on a header or the query string, memoised (bounded).
+        self.hosts: dict[str, bool] = {}
+        self.queries: dict[bytes, Any] = {}
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == LISTING_PATH:
@@ -97,27 +108,38 @@ class ListingFastPath:
         host = headers.get("host")
         if settings.USE_X_FORWARDED_HOST or not host:
             return None
-        domain, _ = split_domain_port(host)
-        if not domain or not validate_host(domain, _allowed_hosts()):
+        if not self._host_ok(host):
             return None  # Django answers 400
         secure = self._secure(headers, scope)
         exempt = any(p.search(LISTING_PATH.lstrip("/")) for p in self.redirect_exempt)
         if settings.SECURE_SSL_REDIRECT and not secure and not exempt:
             return None  # Django redirects to https
-        params = self._params(scope.get("query_string", b""))
+        query = scope.get("query_string", b"")
+        params = self.queries.get(query, False)
+        if params is False:
+            params = self._params(query)
+            _remember(self.queries, query, params)
         if params is None:
             return None
-        entry = listing_cached(params.key)
+        entry = listing_cached(params)
         if entry is None:
             return None
         status, listing_headers, body = listing_response(
             entry, headers.get("accept-encoding", ""), headers.get("if-none-match", "")
         )
-        out = [*listing_headers, *_security_headers(secure)]
+        out = [*listing_headers, *self.security[secure]]
         if not self._cors(headers, out):
             return None
         out.append(("Content-Length", str(len(body))))
         return status, [(k.encode("latin-1"), v.encode("latin-1")) for k, v in out], body
+
+    def _host_ok(self, host: str) -> bool:
+        known = self.hosts.get(host)
+        if known is None:
+            domain, _ = split_domain_port(host)
+            known = bool(domain) and validate_host(domain, _allowed_hosts())
+            _remember(self.hosts, host, known)
+        return known
 
     def _params(self, query_string: bytes) -> Any:
         try:

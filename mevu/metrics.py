@@ -136,6 +136,12 @@ UPSTREAM_HTTP = Counter(
     ["api", "outcome"],
 )
 PRICES_WRITTEN = Counter("mevu_prices_written_total", "Token prices written to the shared price hash.")
+STREAM_EVENTS = Counter(
+    "mevu_stream_events_total",
+    "Stream program bookkeeping, by kind: duplicates, stale, unknown_asset, hash_ok, hash_mismatch, "
+    "resnapshots, published, publish_errors, persisted.",
+    ["kind"],
+)
 
 # --- Lease + fencing -------------------------------------------------------------------------------
 LEASE_HELD = Gauge(

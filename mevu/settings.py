@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 import environ
 
+from mevu import redisurl as _redisurl
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
@@ -94,6 +96,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if
 APP_MODE = env_choice("APP_MODE", ("http", "workers", "all"), "all")
 WORKER_COUNT = env_int("WORKER_COUNT", 2, minimum=1, maximum=64)
 PORT = env_int("PORT", 8000, minimum=1, maximum=65535)
+# Processes of the Celery `sports` worker in APP_MODE=workers|all (the `stream` worker is always 1).
+SPORTS_CONCURRENCY = env_int("SPORTS_CONCURRENCY", 2, minimum=1, maximum=64)
 INSTANCE_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 # --- Upstream (Polymarket, or the bundled simulator) --------------------------------------------
@@ -175,34 +179,80 @@ if DB_POOLER == "pgbouncer":
     _db["OPTIONS"]["prepare_threshold"] = None
 _db["TEST"] = {"NAME": os.environ.get("TEST_DB_NAME", "test_mevu")}
 DATABASES = {"default": _db}
+# Optional read replica for the hot read-only selectors (mevu/dbrouter.py). Unset: all on the primary.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    if urlsplit(DATABASE_REPLICA_URL).scheme not in ("postgres", "postgresql", "pgsql"):
+        _fail("DATABASE_REPLICA_URL", DATABASE_REPLICA_URL, "a postgresql:// URL")
+    try:
+        _replica = env.db_url_config(DATABASE_REPLICA_URL)
+    except Exception:
+        _fail("DATABASE_REPLICA_URL", DATABASE_REPLICA_URL, "a postgresql:// URL")
+    DATABASES["replica"] = {
+        **_db,
+        **_replica,
+        "ENGINE": "django.db.backends.postgresql",
+        "OPTIONS": {**_db["OPTIONS"], **_replica.get("OPTIONS", {})},
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["mevu.dbrouter.ReplicaRouter"]
+# The router probes the replica with this connect timeout and trusts the answer for DB_REPLICA_RECHECK_S.
+DB_REPLICA_CHECK_TIMEOUT_S = env_int("DB_REPLICA_CHECK_TIMEOUT_S", 1, minimum=1, maximum=30)
+DB_REPLICA_RECHECK_S = env_float("DB_REPLICA_RECHECK_S", 5.0, minimum=0.5, maximum=300)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: broker, cache, channel layer, coordination -------------------------------------------
-REDIS_URL = env_url("REDIS_URL", "redis://127.0.0.1:6379/0", ("redis", "rediss", "unix"))
+REDIS_URL = env_url("REDIS_URL", "redis://127.0.0.1:6379/0", ("redis", "rediss", "unix", "redis+sentinel"))
+# Managed Redis over TLS (rediss://): certificates are verified unless REDIS_TLS_CERT_REQS says otherwise.
+# The choice goes into the URL (redis-py, the cache, channels-redis and Celery's result backend read it
+# there) and into the *_USE_SSL options of the Celery broker and RedBeat below.
+REDIS_TLS = urlsplit(REDIS_URL).scheme == "rediss"
+REDIS_TLS_CERT_REQS = env_choice("REDIS_TLS_CERT_REQS", ("required", "optional", "none"), "required")
+if REDIS_TLS and "ssl_cert_reqs=" not in REDIS_URL:
+    REDIS_URL += ("&" if "?" in REDIS_URL else "?") + f"ssl_cert_reqs={REDIS_TLS_CERT_REQS}"
+# redis+sentinel://[:password@]s1:26379,s2:26379,s3:26379/<master>[/db]: every Redis user below follows the
+# Sentinels to the current primary (mevu/redisurl.py; docs/OPERATIONS.md "Failure modes").
+try:
+    REDIS_TARGET = _redisurl.redis_url_parse(REDIS_URL)
+except ValueError as _exc:
+    _fail("REDIS_URL", REDIS_URL, f"redis://host:port/db or redis+sentinel://h1:p1,h2:p2/<master>[/db] ({_exc})")
 # Every key, channel and queue carries this prefix, so deployments (and test runs) can share a server.
 REDIS_PREFIX = os.environ.get("REDIS_PREFIX", "mevu") or "mevu"
 
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
+        "LOCATION": [REDIS_URL],  # a list: Django would split a string on the commas of a sentinel URL
         "KEY_PREFIX": f"{REDIS_PREFIX}:cache",
+        "OPTIONS": {"pool_class": "mevu.redisurl.SentinelCachePool"} if REDIS_TARGET.is_sentinel else {},
     }
 }
 
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_PREFIX}:ch"},
+        "CONFIG": {"hosts": [_redisurl.channel_layer_host(REDIS_TARGET)], "prefix": f"{REDIS_PREFIX}:ch"},
     }
 }
 
 # --- Celery --------------------------------------------------------------------------------------
-CELERY_BROKER_URL = REDIS_URL
-CELERY_RESULT_BACKEND = REDIS_URL
-CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_PREFIX}:q:", "visibility_timeout": 3600}
-CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_PREFIX}:r:"}
+CELERY_BROKER_URL = _redisurl.celery_url(REDIS_TARGET)
+CELERY_RESULT_BACKEND = _redisurl.celery_url(REDIS_TARGET)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "global_keyprefix": f"{REDIS_PREFIX}:q:", "visibility_timeout": 3600,
+    **_redisurl.celery_sentinel_options(REDIS_TARGET),
+}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+    "global_keyprefix": f"{REDIS_PREFIX}:r:", **_redisurl.celery_sentinel_options(REDIS_TARGET)
+}
 CELERY_RESULT_EXPIRES = 600
+if REDIS_TLS:
+    import ssl
+
+    _cert_reqs = {"required": ssl.CERT_REQUIRED, "optional": ssl.CERT_OPTIONAL, "none": ssl.CERT_NONE}
+    CELERY_BROKER_USE_SSL = {"ssl_cert_reqs": _cert_reqs[REDIS_TLS_CERT_REQS]}
+    CELERY_REDIS_BACKEND_USE_SSL = CELERY_BROKER_USE_SSL
+    CELERY_REDBEAT_REDIS_USE_SSL = CELERY_BROKER_USE_SSL
 CELERY_TASK_DEFAULT_QUEUE = "sports"
 CELERY_TASK_ROUTES = {
     "markets.tasks.stream_run": {"queue": "stream"},
@@ -213,8 +263,11 @@ CELERY_TASK_ROUTES = {
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_LATE = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
-CELERY_REDBEAT_REDIS_URL = REDIS_URL
+# RedBeat that knows whether it holds the lock, so only the holder reports itself as the beat.
+CELERY_BEAT_SCHEDULER = "mevu.beat.LeaderRedBeatScheduler"
+CELERY_REDBEAT_REDIS_URL, _redbeat_options = _redisurl.redbeat_settings(REDIS_TARGET)
+if _redbeat_options:
+    CELERY_REDBEAT_REDIS_OPTIONS = _redbeat_options
 CELERY_REDBEAT_KEY_PREFIX = f"{REDIS_PREFIX}:redbeat"
 CELERY_REDBEAT_LOCK_TIMEOUT = env_int("BEAT_LOCK_TIMEOUT_S", 10, minimum=3, maximum=600)
 CELERY_BEAT_MAX_LOOP_INTERVAL = max(1, CELERY_REDBEAT_LOCK_TIMEOUT // 3)
@@ -259,6 +312,14 @@ REALTIME_SLOW_CLIENT_BYTES = env_int("REALTIME_SLOW_CLIENT_BYTES", 1_048_576, mi
 REALTIME_SLOW_CLIENT_CLOSE_S = env_float("REALTIME_SLOW_CLIENT_CLOSE_S", 10, minimum=0.5, maximum=600)
 # WebSocket clients without an Origin header (non-browser clients) are accepted unless this is off.
 REALTIME_ALLOW_NO_ORIGIN = env_bool("REALTIME_ALLOW_NO_ORIGIN", True)
+# Open WebSockets per HTTP process; attempts beyond it are refused in the handshake (mevu/wslimit.py).
+REALTIME_MAX_CONNECTIONS = env_int("REALTIME_MAX_CONNECTIONS", 10000, minimum=1, maximum=1_000_000)
+
+# --- App-level rate limit of expensive endpoints, per client address, cluster-wide (mevu/ratelimit.py) --
+RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+RATELIMIT_EXPENSIVE_PREFIXES = env_list("RATELIMIT_EXPENSIVE_PREFIXES", ["/api/price-history/"])
+RATELIMIT_EXPENSIVE_PER_WINDOW = env_int("RATELIMIT_EXPENSIVE_PER_WINDOW", 120, minimum=1, maximum=1_000_000)
+RATELIMIT_WINDOW_S = env_float("RATELIMIT_WINDOW_S", 60.0, minimum=0.1, maximum=86400)
 
 # --- HTTP ----------------------------------------------------------------------------------------
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])

@@ -32,6 +32,7 @@ class ActivityState:
     seq: int = 0  # last game-topic seq applied
     ts: int = 0
     removed: bool = False
+    flushed_at: float = 0.0  # monotonic time of the last frame (one per window)
 
     def start(self, view: GameView, prices: dict[str, TokenPrice]) -> None:
         self.view, self.prices = view, prices

@@ -40,11 +40,7 @@ def content_security_policy(request: HttpRequest) -> str:
 
 
 def _page(request: HttpRequest, template: str, context: dict[str, str]) -> HttpResponse:
-    context = {
-        "css_url": asset_url("board/board.css"),
-        "common_url": asset_url("board/common.js"),
-        **context,
-    }
+    context = {"css_url": asset_url("board/board.css"), **context}
     response = render(request, template, context)
     response["Content-Security-Policy"] = content_security_policy(request)
     response["Cache-Control"] = "no-cache"

@@ -51,15 +51,16 @@ class _HubConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         await self.accept()
+        sink = WsSink(self.sink_kind, daphne_protocol(self.base_send), self.base_send)
         try:
-            self.hub = await hub_running()
+            hub = await hub_running()
         except Exception:
             log.exception("realtime: hub not available")
-            await self.send(text_data='{"type":"error","message":"Realtime service unavailable"}')
-            await self.close(code=1013)
+            sink.force(error_frame("Realtime service unavailable, try again later"))
+            sink.close(1013, "try again later")
             return
-        self.sink = WsSink(self.sink_kind, daphne_protocol(self.base_send), self.base_send)
-        self.hub.attach(self.sink)
+        self.hub, self.sink = hub, sink
+        hub.attach(sink)
         self.on_open()
 
     def on_open(self) -> None:

@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal, TypedDict
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
+from realtime.transport import ws_text_frame
+
 TOPIC_RE = re.compile(r"^(all|sport:[a-z0-9_.\-]{1,64}|game:[A-Za-z0-9_.\-]{1,64})$")
 SLUG_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,255}$")
 
@@ -60,6 +62,13 @@ class Frame:
     events: list[WireEvent] | None = None
     payload: dict[str, Any] | None = None
     _sse: bytes | None = None
+    _wire: bytes | None = None
+
+    def wire(self) -> bytes:
+        """The complete WebSocket frame, built on first use and shared by every client."""
+        if self._wire is None:
+            self._wire = ws_text_frame(self.data)
+        return self._wire
 
     def sse(self) -> bytes:
         """The same frame as a Server-Sent Event (`id:` = topic sequence)."""

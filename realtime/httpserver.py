@@ -56,7 +56,15 @@ class DrainingServer(Server):
         super().listen_success(port)
 
     def _on_signal(self, signum: int, _frame: object) -> None:
-        reactor.callFromThread(self.drain)  # type: ignore[attr-defined]
+        reactor.callFromThread(self._drain_or_stop)  # type: ignore[attr-defined]
+
+    def _drain_or_stop(self) -> None:
+        # Twisted swallows errors raised in reactor callbacks: a failed drain must still stop.
+        try:
+            self.drain()
+        except Exception:
+            log.exception("drain failed; stopping now")
+            self.stop()
 
     def _open_websockets(self) -> list[WebSocketProtocol]:
         return [p for p in self.connections if isinstance(p, WebSocketProtocol) and p.state != p.STATE_CLOSED]
@@ -77,7 +85,8 @@ class DrainingServer(Server):
             port.stopListening()
         sockets = [p for p in self._open_websockets() if p.state == p.STATE_OPEN]
         for protocol in sockets:
-            protocol.sendClose(code=GOING_AWAY, reason="server shutting down")
+            # sendClose() only allows application codes (1000, 3000-4999); 1001 is a protocol code.
+            protocol.sendCloseFrame(code=GOING_AWAY, reasonUtf8=b"server shutting down", isReply=False)
         log.warning("draining", extra={"websockets": len(sockets), "requests": self._requests_in_flight()})
         self._wait_drained(time.monotonic() + drain_timeout_s())
 

@@ -28,6 +28,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from mevu import metrics
+from mevu.redis import redis_async_new
 from realtime import selectors, sinks
 from realtime.activity import ActivityState
 from realtime.frames import Frame, WireEvent, batch_frame, control_frame, now_ms, snapshot_frame
@@ -73,7 +74,8 @@ class Hub:
         self.ready = asyncio.Event()
         self.stats = {"events": 0, "frames": 0, "writes": 0, "gaps_repaired": 0, "reloads": 0}
         self._tasks: list[asyncio.Task[None]] = []
-        self._flush_now = asyncio.Event()
+        self._snapshots: dict[tuple[str, str, tuple[Any, ...]], Frame] = {}
+        self._flushed_at: dict[str, float] = {}  # topic -> monotonic time of its last frame
 
     # --- lifecycle --------------------------------------------------------------------------------
     def start(self) -> None:
@@ -139,12 +141,24 @@ class Hub:
             if not subs:
                 del self.subs[topic]
                 self.windows.pop(topic, None)
+                self._flushed_at.pop(topic, None)
 
     def snapshot(self, topic: str, kind: str = "snapshot", **extra: Any) -> Frame:
+        """The topic's current state as a frame; reused while the topic's seq is unchanged (a burst of
+        subscribers, or of slow clients recovering, costs one encode)."""
+        seq = self.seen.get(topic, 0)
+        key = (topic, kind, tuple(sorted(extra.items())))
+        cached = self._snapshots.get(key)
+        if cached is not None and cached.seq == seq:
+            return cached
         games = self.games_of(topic)
         if len(games) > SNAPSHOT_GAMES_MAX:
             games, extra["truncated"] = games[:SNAPSHOT_GAMES_MAX], True
-        return snapshot_frame(kind, topic, self.seen.get(topic, 0), games, **extra)
+        frame = snapshot_frame(kind, topic, seq, games, **extra)
+        if len(self._snapshots) > 1000:
+            self._snapshots.clear()
+        self._snapshots[key] = frame
+        return frame
 
     def games_of(self, topic: str) -> list[dict[str, Any]]:
         if topic.startswith("game:"):
@@ -226,8 +240,8 @@ class Hub:
     async def _reader(self) -> None:
         backoff = 0.2
         while True:
-            client = aioredis.Redis.from_url(
-                settings.REDIS_URL, socket_connect_timeout=5, socket_keepalive=True,
+            client = redis_async_new(  # plain or Sentinel REDIS_URL (follows a failover on reconnect)
+                socket_timeout=None, health_check_interval=0, socket_keepalive=True,
                 client_name=f"{settings.REDIS_PREFIX}:rt-hub:{os.getpid()}",
             )
             pubsub = client.pubsub(ignore_subscribe_messages=True)
@@ -274,6 +288,7 @@ class Hub:
         games = await sync_to_async(selectors.games_state_load)()
         self.state, self.seen = games, seqs
         self.last_all = seqs.get("all", 0)
+        self._snapshots.clear()
         self.stats["reloads"] += 1
 
     async def _on_message(self, data: bytes) -> None:
@@ -346,19 +361,29 @@ class Hub:
 
     # --- delivery ---------------------------------------------------------------------------------
     async def _flusher(self) -> None:
+        """Tick at a quarter window: a topic is flushed when its last frame is at least a window old.
+
+        So a quiet topic's first event goes out within a tick (leading edge), and a busy topic still
+        gets at most one frame per window holding everything since the previous one.
+        """
         while True:
-            await asyncio.sleep(max(settings.REALTIME_WINDOW_MS, 20) / 1000)
+            await asyncio.sleep(max(settings.REALTIME_WINDOW_MS / 4, 10) / 1000)
             try:
-                self._flush()
+                self._flush(due_only=True)
             except Exception:
                 log.exception("realtime hub: flush failed")
 
-    def _flush(self) -> None:
-        windows, self.windows = self.windows, {}
-        for topic, by_game in windows.items():
+    def _flush(self, due_only: bool = False) -> None:
+        now = time.monotonic()
+        window_s = settings.REALTIME_WINDOW_MS / 1000
+        for topic in list(self.windows):
+            if due_only and now - self._flushed_at.get(topic, 0.0) < window_s:
+                continue
+            by_game = self.windows.pop(topic)
             subs = self.subs.get(topic)
             if not subs or not by_game:
                 continue
+            self._flushed_at[topic] = now
             events = sorted(by_game.values(), key=lambda e: e["seq"])
             frame = batch_frame(topic, events)
             self.stats["frames"] += 1
@@ -369,13 +394,17 @@ class Hub:
                     self.lagging.add(sink)
             self.stats["writes"] += len(subs)
         for state in list(self.activity.values()):
-            if state.dirty is not None and state.loaded.is_set():
-                frame = state.frame(state.dirty)
-                state.dirty = None
-                for sink in list(state.sinks):
-                    sink.send(frame)
-                    if sink.lagging_since is not None:
-                        self.lagging.add(sink)
+            if state.dirty is None or not state.loaded.is_set():
+                continue
+            if due_only and now - state.flushed_at < window_s:
+                continue
+            state.flushed_at = now
+            frame = state.frame(state.dirty)
+            state.dirty = None
+            for sink in list(state.sinks):
+                sink.send(frame)
+                if sink.lagging_since is not None:
+                    self.lagging.add(sink)
         if self.lagging:
             self._lag_check()
         self._export_writes()

@@ -94,6 +94,14 @@ return 1
 """
 
 
+# KEYS[1] fence key. ARGV[1] floor. The counter only ever moves up.
+_FENCE_FLOOR = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) return tonumber(ARGV[1]) end
+return current
+"""
+
+
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -129,6 +137,12 @@ def lease_release(lease: Lease) -> bool:
 
 async def lease_release_async(lease: Lease) -> bool:
     return bool(await redis_async().eval(_RELEASE, 3, *_keys(lease.name), lease.value, _now_ms()))
+
+
+async def fence_floor_raise_async(name: str, floor: int) -> int:
+    """Move the fence counter up to `floor` (never down): after Redis lost its data, the next token must
+    still be above every token another store (PostgreSQL) has already seen."""
+    return int(await redis_async().eval(_FENCE_FLOOR, 1, fence_key(name), floor))
 
 
 def fence_current(name: str) -> int:

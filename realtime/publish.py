@@ -47,8 +47,8 @@ class GameEvent(TypedDict, total=False):
     outcomes: NotRequired[list[OutcomePrice]]
 
 
-# ARGV: prefix, fence key ("" = unfenced), fence token, history ms, history max entries, (unused),
-# channel, then per event: sport, game id, event json.
+# ARGV: prefix, fence key ("" = unfenced), fence token, history ms, history max entries, channel,
+# then per event: sport, game id, event json.
 _PUBLISH_LUA = r"""
 local prefix = ARGV[1]
 if ARGV[2] ~= '' then
@@ -90,11 +90,11 @@ end
 
 local parts = {}
 local out = {1, now}
-local n = (#ARGV - 7) / 3
+local n = (#ARGV - 6) / 3
 for i = 0, n - 1 do
-  local sport = ARGV[8 + 3 * i]
-  local gid = ARGV[9 + 3 * i]
-  local body = ARGV[10 + 3 * i]
+  local sport = ARGV[7 + 3 * i]
+  local gid = ARGV[8 + 3 * i]
+  local body = ARGV[9 + 3 * i]
   local a = append('all')
   local s = append('sport:' .. sport)
   local g = append('game:' .. gid)
@@ -111,7 +111,7 @@ for i = 0, n - 1 do
   parts[#parts + 1] = '{"a":' .. a .. ',"s":' .. s .. ',"g":' .. g .. ',"e":' .. body .. '}'
   out[#out + 1] = a
 end
-redis.call('PUBLISH', ARGV[7], '{"ts":' .. now .. ',"events":[' .. table.concat(parts, ',') .. ']}')
+redis.call('PUBLISH', ARGV[6], '{"ts":' .. now .. ',"events":[' .. table.concat(parts, ',') .. ']}')
 return out
 """
 
@@ -159,7 +159,6 @@ def _script_args(events: Sequence[GameEvent], fence: Fence | None) -> list[Any]:
         fence_token,
         history_ms,
         settings.REALTIME_HISTORY_MAX,
-        max(history_ms * 4, 86_400_000),
         fanout_channel(),
     ]
     for event in events:

@@ -139,7 +139,7 @@ class WsSink(Sink):
     def write(self, frame: Frame) -> None:
         if self.protocol is not None:
             if protocol_open(self.protocol):
-                protocol_send_text(self.protocol, frame.data)
+                protocol_send_text(self.protocol, frame.data, frame.wire())
             return
         self._asgi({"type": "websocket.send", "text": frame.data.decode()})
 

@@ -1,14 +1,20 @@
 """Process supervisor behind `manage.py serve`: runs the children an APP_MODE needs.
 
-http    -> WORKER_COUNT daphne processes accepting on one shared listening socket (--fd)
-workers -> Celery `sports` worker, single-concurrency `stream` worker, and beat
+http    -> WORKER_COUNT daphne processes accepting on one shared listening socket (--fd); each runs
+           realtime.httpserver, which drains on SIGTERM (WebSockets closed with 1001 "going away")
+workers -> Celery `sports` worker (SPORTS_CONCURRENCY processes), single-concurrency `stream` worker,
+           and beat (RedBeat: with several `workers` instances only the lock holder schedules)
 all     -> both
 With MEVU_UPSTREAM=sim the bundled simulator starts first and the upstream URLs point at it.
-Crashed children restart with exponential back-off; SIGTERM stops them in order (http first).
+Crashed children restart with exponential back-off; SIGTERM stops them in order: http, then workers,
+then the simulator. Children die with the supervisor (PR_SET_PDEATHSIG), so a killed supervisor never
+leaves orphans holding the stream lease or the beat lock.
+See docs/OPERATIONS.md for why this is a small supervisor of our own rather than supervisord/circus.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -20,6 +26,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 from django.conf import settings
 
 from mevu import metrics
@@ -45,10 +52,33 @@ class Child:
 
     def start(self, base_env: dict[str, str]) -> None:
         env = {**base_env, **self.env, "MEVU_ROLE": self.name.split("-")[0]}
-        self.proc = subprocess.Popen(self.argv, cwd=REPO, env=env, pass_fds=self.pass_fds)
+        self.proc = subprocess.Popen(
+            self.argv, cwd=REPO, env=env, pass_fds=self.pass_fds, preexec_fn=_die_with_parent
+        )
         self.started_at = time.monotonic()
         self.restart_at = None
         log.info("child started", extra={"child": self.name, "pid": self.proc.pid})
+
+
+def _die_with_parent() -> None:
+    """In the forked child: get SIGTERM when the supervisor dies, whatever killed it (Linux only)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def _kill_tree(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a child and its own children (a Celery worker's pool processes)."""
+    try:
+        family = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        family = []
+    for member in family:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            member.kill()
+    proc.wait()
 
 
 def _free_port() -> int:
@@ -84,17 +114,18 @@ def simulator_child(env: dict[str, str]) -> Child | None:
 def http_children(env: dict[str, str], count: int, sock: socket.socket) -> list[Child]:
     fd = sock.fileno()
     # -v 0: daphne's own (non-JSON) access log is off; mevu/metrics_asgi.py logs requests instead.
-    argv = [sys.executable, "-m", "daphne", "-v", "0", "--fd", str(fd), "--proxy-headers",
+    # realtime.httpserver is daphne plus a graceful drain on SIGTERM (WebSockets closed with 1001).
+    argv = [sys.executable, "-m", "realtime.httpserver", "-v", "0", "--fd", str(fd), "--proxy-headers",
             "mevu.asgi:application"]
     return [Child(f"http-{i}", argv, 3, pass_fds=(fd,)) for i in range(count)]
 
 
-def worker_children() -> list[Child]:
+def worker_children(sports_concurrency: int = 2) -> list[Child]:
     quiet = ["-q"] if settings.LOG_FORMAT == "json" else []  # no banner: stdout stays pure JSON lines
     celery = [sys.executable, "-m", "celery", "-A", "mevu", *quiet]
     return [
-        Child("sports", [*celery, "worker", "-Q", "sports", "-c", "2", "-n", "sports@%h", "--without-mingle",
-                         "--without-gossip", "-l", "INFO"], 2),
+        Child("sports", [*celery, "worker", "-Q", "sports", "-c", str(sports_concurrency), "-n", "sports@%h",
+                         "--without-mingle", "--without-gossip", "-l", "INFO"], 2),
         Child("stream", [*celery, "worker", "-Q", "stream", "-c", "1", "--prefetch-multiplier", "1",
                          "-n", "stream@%h", "--without-mingle", "--without-gossip", "-l", "INFO"], 2),
         Child("beat", [*celery, "beat", "-l", "INFO"], 2),
@@ -114,8 +145,9 @@ def _wait_http(url: str, timeout_s: float) -> bool:
 
 
 class Supervisor:
-    def __init__(self, mode: str, worker_count: int, port: int) -> None:
+    def __init__(self, mode: str, worker_count: int, port: int, sports_concurrency: int = 2) -> None:
         self.mode, self.worker_count, self.port = mode, worker_count, port
+        self.sports_concurrency = sports_concurrency
         self.env = dict(os.environ)
         self.children: list[Child] = []
         self.stopping = False
@@ -133,7 +165,7 @@ class Supervisor:
             self.sock = _listen_socket(self.port)
             self.children += http_children(self.env, self.worker_count, self.sock)
         if self.mode in ("workers", "all"):
-            self.children += worker_children()
+            self.children += worker_children(self.sports_concurrency)
         if self.mode == "workers" and settings.METRICS_PORT:
             server = [sys.executable, "-m", "mevu.metrics_server"]
             self.children.append(Child("metrics", server, 2, env={"METRICS_PORT": str(settings.METRICS_PORT)}))
@@ -200,7 +232,8 @@ class Supervisor:
                 try:
                     child.proc.wait(max(0.1, deadline - time.monotonic()))  # type: ignore[union-attr]
                 except subprocess.TimeoutExpired:
-                    child.proc.kill()  # type: ignore[union-attr]
+                    log.warning("child did not stop in time; killing", extra={"child": child.name})
+                    _kill_tree(child.proc)  # type: ignore[arg-type]
         if self.sock is not None:
             self.sock.close()
         metrics.metrics_dir_remove(self.metrics_dir, self.metrics_dir_created)

@@ -13,6 +13,7 @@ This is the only module that touches daphne/autobahn/Twisted internals. Under an
 from __future__ import annotations
 
 import functools
+import struct
 from typing import Any
 
 _STATE_OPEN = 3  # autobahn WebSocketProtocol.STATE_OPEN
@@ -64,9 +65,28 @@ def pending_bytes(protocol: Any) -> int:
     return queued
 
 
-def protocol_send_text(protocol: Any, data: bytes) -> None:
-    """Send an already UTF-8 encoded JSON text frame."""
-    protocol.sendMessage(data, False)
+def ws_text_frame(payload: bytes) -> bytes:
+    """A complete server-to-client WebSocket text frame (FIN, opcode 1, unmasked: RFC 6455 §5.2).
+
+    Server frames are never masked and daphne negotiates no compression, so these exact bytes are what
+    autobahn would write for this payload, for every client: build once, write to all.
+    """
+    length = len(payload)
+    if length < 126:
+        header = struct.pack("!BB", 0x81, length)
+    elif length < 1 << 16:
+        header = struct.pack("!BBH", 0x81, 126, length)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, length)
+    return header + payload
+
+
+def protocol_send_text(protocol: Any, data: bytes, wire: bytes | None = None) -> None:
+    """Send a UTF-8 JSON text frame; with `wire` (ws_text_frame(data)) straight to the transport."""
+    if wire is None or getattr(protocol, "send_queue", None) or getattr(protocol, "_perMessageCompress", None):
+        protocol.sendMessage(data, False)  # keep autobahn's ordering/compression when it has work queued
+        return
+    protocol.transport.write(wire)
 
 
 def protocol_close(protocol: Any, code: int, reason: str = "") -> None:

@@ -157,11 +157,8 @@ class Book:
         bb, ba = self.best(0)
         if bb is None and ba is None:
             return None
-        if bb is None:
-            return ba / 2000  # type: ignore[operator]
-        if ba is None:
-            return (bb + 1000) / 2000
-        return (bb + ba) / 2000
+        # An empty side counts as 0 (no bids) or 1 (no asks), like Gamma's outcomePrices.
+        return ((bb or 0) + (1000 if ba is None else ba)) / 2000
 
     def levels(self, token: int) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
         """(bids ascending, asks descending) as (price, size) for a token — the wire order."""

@@ -173,6 +173,8 @@ class Engine:
     async def _run(self) -> None:
         while True:
             if self.paused:
+                # Forced game states still reach Gamma after the lag while movement is paused.
+                self._gamma(self.clock.now_ms())
                 await asyncio.sleep(TICK_MS / 1000)
                 continue
             now = self.clock.now_ms()
@@ -190,7 +192,7 @@ class Engine:
 
     async def _housekeeping(self) -> None:
         while True:
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(0.25)
             try:
                 self.markets.sweep()
                 self.sports.heartbeat_tick()

@@ -270,6 +270,13 @@ class Baseball(SportModel):
     def overtime(self, state: GameState) -> Segment:
         return Segment("Extra", True, 1080, 6, batting="both")
 
+    def _step(self, state: GameState, prog: Progress, rng: random.Random, speed: float) -> None:
+        at = prog.next_ms
+        super()._step(state, prog, rng, speed)
+        # Home (team B) ahead in the bottom of the 9th: not played, or a walk-off.
+        if state.phase == LIVE and prog.segments[prog.seg].label == "Bot 9" and state.score_b > state.score_a:
+            self.finish(state, at)
+
     def _score(self, state: GameState, seg: Segment, rng: random.Random, edge: float) -> None:
         # Team A is the away team in baseball (ordering "away").
         for team, side in ((0, "away"), (1, "home")):

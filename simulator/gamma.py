@@ -316,12 +316,10 @@ class GammaView:
                 dyn["lastTradePrice"] = float(market.resolved[0])
             return prices, dyn
         bb, ba = book.best(0)
-        if bb is not None and ba is not None and ba - bb <= 100:
-            p0 = (bb + ba) / 2000
-        elif book.ltp is not None:
-            p0 = book.ltp / 1000
-        else:
-            p0 = book.mid() or 0.5
+        # Gamma's outcomePrices are the midpoint, an empty side counting as 0 / 1: the recorded
+        # (bid 0.03, ask 0.5) -> "0.265" and (no bid, ask 0.001) -> "0.0005".
+        mid = book.mid()
+        p0 = 0.5 if mid is None else mid
         prices = [decimal_str(p0), decimal_str(1 - p0)]
         dyn["spread"] = round(((ba if ba is not None else 1000) - (bb if bb is not None else 0)) / 1000, 4)
         dyn["oneDayPriceChange"] = 0

@@ -41,8 +41,9 @@ def book_hash(book: Mapping[str, object]) -> str:
 def _levels(value: object) -> Sequence[Mapping[str, str]]:
     if not value:
         return []
-    assert isinstance(value, Sequence)
-    return value  # type: ignore[return-value]
+    if not isinstance(value, Sequence):
+        raise TypeError("book sides must be lists of {price, size}")
+    return [lvl for lvl in value if isinstance(lvl, Mapping)]
 
 
 def hash_serialized(prefix: str, bids_json: str, asks_json: str, suffix: str) -> str:

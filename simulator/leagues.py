@@ -130,7 +130,7 @@ LEAGUES: dict[str, League] = {
                upper_socket_names=False),
         League("ufc", 48, f"{S3}/ufc.png", "https://www.ufc.com/", "home", "1,100639", "10500",
                "2025-11-07T21:10:21.566359Z", "ufc", "UFC", "mma", (7000000, 7999999),
-               LineProfile((0.5, 0.5), 1.0, (0, 0), (1.5, 2.5), 1.0, 1.0, (2, 2)), False, (100240,),
+               LineProfile((0.5, 0.5), 1.0, (0, 0), (1.5, 2.5), 1.0, 1.0, (0, 0)), False, (100240,),
                upper_socket_names=False),
     )
 }

@@ -115,7 +115,7 @@ class SportsHub:
                 conn.send(data, "sports")
 
     def heartbeat_tick(self) -> None:
-        """Called about once a second by the engine's housekeeping loop."""
+        """Called four times a second by the engine's housekeeping loop."""
         now = time.monotonic()
         if self.heartbeat in ("both", "protocol") and now - self._last_protocol_ping >= self.protocol_ping_s:
             self._last_protocol_ping = now

@@ -26,8 +26,16 @@ Fence = tuple[str, int]
 CHUNK = 2000
 
 
+class FenceBehindError(StaleFenceError):
+    """PostgreSQL has seen a newer token than the one Redis just issued (Redis lost its data)."""
+
+    def __init__(self, message: str, current: int) -> None:
+        super().__init__(message)
+        self.current = current
+
+
 def fence_pg_advance(fence: Fence) -> None:
-    """Register a newly acquired token; raises StaleFenceError if a newer one is already registered."""
+    """Register a newly acquired token; raises FenceBehindError if a newer one is already registered."""
     table = StreamFence._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
@@ -38,7 +46,7 @@ def fence_pg_advance(fence: Fence) -> None:
         )
         current = cursor.fetchone()[0]
     if current != fence[1]:
-        raise StaleFenceError(f"lease {fence[0]!r}: token {fence[1]} is older than PostgreSQL's {current}")
+        raise FenceBehindError(f"lease {fence[0]!r}: token {fence[1]} is older than PostgreSQL's {current}", current)
 
 
 def fence_pg_assert(fence: Fence) -> None:

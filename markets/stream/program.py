@@ -34,7 +34,7 @@ from markets.prices import TokenPrice, prices_key
 from markets.stream.books import StreamCounters
 from markets.stream.feed import BookStore, book_price
 from markets.stream.gameindex import GameIndex, game_index_load, game_views_changed_since
-from markets.stream.persist import fence_pg_advance, stream_prices_persist
+from markets.stream.persist import FenceBehindError, fence_pg_advance, stream_prices_persist
 from markets.stream.resnapshot import Resnapshotter
 from markets.stream.sockets import SocketConfig, SocketPool
 from markets.tokenset import token_set_read, token_set_version
@@ -43,6 +43,7 @@ from realtime.errors import StaleFenceError
 from realtime.lease import (
     Fence,
     Lease,
+    fence_floor_raise_async,
     fenced_hset_async,
     fenced_set_async,
     lease_acquire_async,
@@ -178,7 +179,7 @@ class StreamProgram:
         tasks: list[asyncio.Task[Any]] = []
         lost = False
         try:
-            await self.db.run(fence_pg_advance, self.fence)
+            await self._fence_register()
             tasks = [
                 asyncio.create_task(coro, name=name)
                 for name, coro in (
@@ -227,6 +228,23 @@ class StreamProgram:
             await self.db.close()
         log.info("stream ended: %s", self.reason)
         return self.reason
+
+    async def _fence_register(self) -> None:
+        """Advance PostgreSQL's fence row to our token. If PostgreSQL has seen a higher token, Redis lost
+        its counter: raise the counter above it, give the lease back and take it again (once)."""
+        assert self.lease is not None
+        try:
+            await self.db.run(fence_pg_advance, self.fence)
+        except FenceBehindError as behind:
+            log.warning("fence counter behind PostgreSQL (%s): raising it", behind.current)
+            await fence_floor_raise_async(self.config.lease_name, behind.current)
+            await lease_release_async(self.lease)
+            self.lease = await lease_acquire_async(
+                self.config.lease_name, self.config.holder, int(self.config.lease_ttl_s * 1000)
+            )
+            if self.lease is None:
+                raise LeaseLost("lease taken by another process while the fence was raised") from behind
+            await self.db.run(fence_pg_advance, self.fence)
 
     async def _final_flush(self) -> None:
         """Flush pending writes before releasing; a stale fence here means someone else took over."""

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import time
 from typing import Any
 
+import orjson
 import pytest
 from asgiref.sync import sync_to_async
 from django.core.asgi import get_asgi_application
 from django.db import connections
 
-from games.listing import listing_shutdown
+from games import listing as listing_module
+from games.listing import listing_invalidate_async, listing_shutdown
+from games.models import Game
+from markets.models import Outcome
 from mevu.fastpath import ListingFastPath
-from tests.api.seed import seed
+from tests.api.seed import price_write, seed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ORIGIN = "https://app.example"
@@ -78,6 +83,7 @@ async def app(settings) -> Any:
     spy = Spy()
     yield ListingFastPath(spy), spy
     await listing_shutdown()
+    await sync_to_async(connections.close_all)()
     shared["CONN_MAX_AGE"] = max_age
     gc.collect()  # connections of finished request threads close when collected
 
@@ -122,3 +128,34 @@ async def test_everything_else_falls_through_to_django(app) -> None:
         assert result[0] == status and spy.calls == n, (method, path, query, headers)
     bad = await get(fast, "/api/games/frontend", "page=abc")
     assert bad[1]["content-type"].startswith("application/json")
+
+
+async def test_version_move_is_refreshed_in_background_not_through_django(app) -> None:
+    fast, spy = app
+    seeded = await sync_to_async(Game.objects.get)(status="live")
+    first = await get(fast, "/api/games/frontend", "live=true")
+    assert spy.calls == 1 and orjson.loads(first[2])["games"][0]["id"] == seeded.gamma_id
+    token = await sync_to_async(home_token)(seeded)
+    await sync_to_async(price_write)(token, 0.79, 0.81)
+    before = listing_version()
+    await listing_invalidate_async()
+    deadline = time.monotonic() + 3
+    while listing_version() == before and time.monotonic() < deadline:  # the watcher sees the move
+        await asyncio.sleep(0.02)
+
+    stale = await get(fast, "/api/games/frontend", "live=true")
+    assert stale == first and spy.calls == 1  # previous version served while one task refreshes
+    fresh = stale
+    while fresh[2] == first[2] and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+        fresh = await get(fast, "/api/games/frontend", "live=true")
+    assert orjson.loads(fresh[2])["games"][0]["homeTeam"]["probability"] == 80
+    assert spy.calls == 1, "the refresh went through the listing singleflight, not Django"
+
+
+def listing_version() -> int | None:
+    return listing_module._cluster().version
+
+
+def home_token(game: Game) -> str:
+    return Outcome.objects.get(market__game=game, team=game.home_team).token_id

@@ -84,7 +84,7 @@ async def test_slow_client_does_not_delay_others_and_memory_stays_bounded(spawn,
 
     # The others were not delayed (generous tolerance: the machine is shared).
     assert len(loaded) > 100 and len(baseline) > 50
-    assert p99(loaded) <= 3 * p99(baseline) + 0.25, (p99(baseline), p99(loaded))
+    assert p99(loaded) <= 3 * p99(baseline) + 0.5, (p99(baseline), p99(loaded))
     # Every reader ends with the latest state of every game.
     last = counter[0] - 1
     for reader in readers:

@@ -232,7 +232,7 @@ def test_simulator_ws_conforms(kind: str, sim_ws_frames: dict[str, list[Any]]) -
 
 def test_simulator_sports_frames_conform() -> None:
     with run_simulator(seed=5, rate=10, extra_args=("--games", "2", "--leagues", "nfl", "epl", "--game-speed",
-                                                    "400", "--sports-heartbeat", "protocol")) as sim:
+                                                    "1500", "--sports-heartbeat", "protocol")) as sim:
         sim.control("POST", "/_sim/games", {"league": "nfl", "count": 1, "kickoff_in_s": 0.3})
         sim.control("POST", "/_sim/games", {"league": "epl", "count": 1, "kickoff_in_s": 0.3})
         frames, _ = asyncio.run(collect(sim.sports_ws_url, None, 4, ping=False, until=lambda fr: len(fr) >= 40))

@@ -135,7 +135,7 @@ def test_sports_heartbeat_text_and_protocol(csim: SimHandle) -> None:
         async with connect(csim.sports_ws_url) as ws:
             await ws.send("PING")
             got_pong = False
-            deadline = time.monotonic() + 2.5
+            deadline = time.monotonic() + 1.4
             while time.monotonic() < deadline:
                 try:
                     raw = await asyncio.wait_for(ws.recv(), deadline - time.monotonic())

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import httpx
+import pytest
 
 from simulator.testing import SimHandle, run_simulator
 
@@ -47,9 +49,13 @@ def _run(seed: int) -> tuple[dict[str, object], list[str]]:
     return ids, frames
 
 
-def test_same_seed_same_ids_and_frames() -> None:
-    ids_a, frames_a = _run(seed=11)
-    ids_b, frames_b = _run(seed=11)
+@pytest.fixture(scope="module")
+def two_runs() -> tuple[tuple[dict[str, object], list[str]], tuple[dict[str, object], list[str]]]:
+    return _run(seed=11), _run(seed=11)
+
+
+def test_same_seed_same_ids_and_frames(two_runs: Any) -> None:
+    (ids_a, frames_a), (ids_b, frames_b) = two_runs
     assert ids_a == ids_b
     assert len(frames_a) == len(frames_b) == N_FRAMES
     # Byte-identical, timestamps and hashes included (the pinned clock stands still while paused).
@@ -59,9 +65,8 @@ def test_same_seed_same_ids_and_frames() -> None:
     assert "price_change" in kinds
 
 
-def test_other_seed_other_ids(sim: SimHandle) -> None:
-    ids_shared = _ids(sim)  # the session simulator: same arguments, seed 7
-    with run_simulator(seed=13, rate=10, extra_args=SMALL) as other:
-        ids_other = _ids(other)
-    assert ids_shared["events"] != ids_other["events"]
-    assert ids_shared["markets"] != ids_other["markets"]
+def test_other_seed_other_ids(two_runs: Any, sim: SimHandle) -> None:
+    ids_11 = two_runs[0][0]
+    ids_7 = _ids(sim)  # the session simulator: same arguments, seed 7
+    assert [e[0] for e in ids_11["events"]] != [e[0] for e in ids_7["events"]]
+    assert {m[2] for m in ids_11["markets"]}.isdisjoint({m[2] for m in ids_7["markets"]})

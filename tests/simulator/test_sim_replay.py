@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -18,7 +19,7 @@ from .conftest import FIXTURES, collect, needs_shared
 CBB = FIXTURES / "polymarket_web" / "cbb_initialState_extract_DERIVED.json"
 
 
-def _served(sim: SimHandle) -> tuple[list[dict[str, object]], list[dict[str, object]], list[dict[str, object]]]:
+def _served(sim: SimHandle) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     events = httpx.get(sim.gamma_url + "/events", timeout=10).json()
     sports = httpx.get(sim.gamma_url + "/sports", timeout=10).json()
     teams = httpx.get(sim.gamma_url + "/teams", timeout=10).json()
@@ -94,9 +95,9 @@ def test_replay_cbb_extract(tmp_path: Path) -> None:
     assert {t["abbreviation"] for t in teams2} == {t["abbreviation"] for t in teams}
 
 
-def _event_of(events: list[dict[str, object]], market: dict[str, object]) -> str:
+def _event_of(events: list[dict[str, Any]], market: dict[str, Any]) -> str:
     for event in events:
-        if any(m["id"] == market["id"] for m in event["markets"]):  # type: ignore[attr-defined]
+        if any(m["id"] == market["id"] for m in event["markets"]):
             return str(event["id"])
     raise KeyError(market["id"])
 

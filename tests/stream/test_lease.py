@@ -118,3 +118,25 @@ def test_postgres_fence_orders_a_new_holder_after_an_inflight_stale_write(transa
         stream_prices_persist(("stream", 5), {tokens[0]: PRICE}, set(), [], {})
     with pytest.raises(StaleFenceError):
         fence_pg_advance(("stream", 5))  # a token can never go back either
+
+
+async def test_fence_counter_lost_by_redis_is_raised_above_postgres(transactional_db: None) -> None:
+    """Redis restarted without its data: the counter starts again at 1 while PostgreSQL saw 50. The holder
+    must not be locked out of PostgreSQL forever: it moves the counter past 50 and takes a fresh token."""
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    from markets.stream.program import StreamProgram, stream_config_from_settings
+    from realtime.lease import lease_acquire_async
+
+    await sync_to_async(fence_pg_advance)(("stream", 50))
+    program = StreamProgram(stream_config_from_settings(holder="t"))
+    program.lease = await lease_acquire_async("stream", "t", 5000)
+    assert program.lease is not None and program.lease.token == 1
+    await program._fence_register()
+    assert program.lease.token == 51
+    assert (await sync_to_async(StreamFence.objects.get)(name="stream")).token == 51
+    status = lease_status("stream")
+    assert status["holder"] == "t" and status["token"] == 51
+    await program.db.close()
+    await sync_to_async(connections.close_all)()

@@ -12,5 +12,6 @@ class Command(BaseCommand):
     help = "Run the processes of APP_MODE (http|workers|all) and supervise them."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        code = Supervisor(settings.APP_MODE, settings.WORKER_COUNT, settings.PORT).run()
+        supervisor = Supervisor(settings.APP_MODE, settings.WORKER_COUNT, settings.PORT, settings.SPORTS_CONCURRENCY)
+        code = supervisor.run()
         raise SystemExit(code)

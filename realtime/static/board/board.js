@@ -22,13 +22,25 @@ const sportSelect = document.getElementById("sport-filter");
 let restLoaded = false;
 
 // --- State ----------------------------------------------------------------------------------------
+const fromFeed = new Set(); // ids whose state came from the sequenced feed: REST may not overwrite them
+
 /** Merge a FrontendGame into the state. WebSocket games carry only the current probability as
  * `chartData`; keep the REST history and move its last point instead of losing the sparkline. */
-function gameMerge(incoming) {
+function gameMerge(incoming, source) {
   if (!incoming || incoming.id === undefined) return;
   const id = String(incoming.id);
   const current = games.get(id);
-  if (current && (incoming.updatedAt || 0) < (current.updatedAt || 0)) return; // an older copy (REST vs WS race)
+  if (source === "rest" && current && fromFeed.has(id)) {
+    // The feed is ordered and newer than any listing; REST only adds the 24 h history it lacks.
+    const chart = incoming.chartData || [];
+    if (chart.length >= 2 && (current.chartData || []).length < 2) {
+      const last = (current.chartData || [])[0];
+      games.set(id, { ...current, chartData: last === undefined ? chart : [...chart.slice(0, -1), last],
+                      percentChange: incoming.percentChange });
+    }
+    return;
+  }
+  if (source === "rest" && current && (incoming.updatedAt || 0) < (current.updatedAt || 0)) return;
   const game = current ? { ...current, ...incoming } : { ...incoming };
   const chart = incoming.chartData || [];
   if (current && chart.length < 2 && (current.chartData || []).length >= 2) {
@@ -37,18 +49,22 @@ function gameMerge(incoming) {
     game.chartData = kept;
     game.percentChange = current.percentChange;
   }
+  if (source === "feed") fromFeed.add(id);
   games.set(id, game);
 }
 
 function snapshotApply(list, seq) {
   const present = new Set();
   for (const game of list) {
-    gameMerge(game);
+    gameMerge(game, "feed");
     present.add(String(game.id));
   }
   // The snapshot holds every game that has not ended: an unlisted non-ended game left the feed.
   for (const [id, game] of games) {
-    if (!present.has(id) && statusBucket(game) !== "ended") games.delete(id);
+    if (!present.has(id) && statusBucket(game) !== "ended") {
+      games.delete(id);
+      fromFeed.delete(id);
+    }
   }
   feed.seq = seq;
   feed.synced = true;
@@ -58,7 +74,7 @@ function onFrame(frame) {
   if (frame.type === "batch" && frame.topic === TOPIC) {
     for (const event of frame.events || []) {
       if (event.seq <= feed.seq) continue; // already have it (replay overlap)
-      gameMerge(event.game);
+      gameMerge(event.game, "feed");
       feed.seq = event.seq;
     }
     schedule();
@@ -80,7 +96,7 @@ function onOpen(send) {
 async function pagesLoad(query, firstPage = 1, maxPages = MAX_PAGES) {
   for (let page = firstPage; page < firstPage + maxPages; page += 1) {
     const body = await getJson(`/api/games/frontend?${query}&limit=${PAGE_LIMIT}&page=${page}`);
-    body.games.forEach(gameMerge);
+    for (const game of body.games) gameMerge(game, "rest");
     if (!body.hasMore) return;
   }
 }
@@ -209,7 +225,7 @@ function teamUpdate(line, team, previous, showScore) {
   line.abbr.title = team.name || "";
   line.record.textContent = team.record || "";
   const score = showScore && team.score !== undefined && team.score !== null ? String(team.score) : "";
-  setFlashing(line.score, score, team.score, previous.score);
+  setFlashing(line.score, score, team.score, previous.score, true);
   setFlashing(line.prob, percent(team.probability), team.probability, previous.probability);
   setFlashing(line.buy, cents(team.buyPrice), team.buyPrice, previous.buyPrice);
   setFlashing(line.sell, cents(team.sellPrice), team.sellPrice, previous.sellPrice);

@@ -17,21 +17,23 @@ export function svgEl(tag, attrs) {
   return node;
 }
 
-/** Set a cell's text; when a number went up or down, flash it (class removed when the animation ends). */
-export function setFlashing(node, text, value, previous) {
+/** Set a cell's text; when a number changed, flash it green (up) or red (down), or plain for `neutral`
+ * values such as scores. */
+export function setFlashing(node, text, value, previous, neutral = false) {
   if (node.textContent === text) return false;
   node.textContent = text;
   if (typeof value === "number" && typeof previous === "number" && value !== previous && value >= 0 && previous >= 0) {
-    node.classList.remove("flash-up", "flash-down");
+    node.classList.remove("flash-up", "flash-down", "flash");
     void node.offsetWidth; // restart the animation when it flashes again before it ended
-    node.classList.add(value > previous ? "flash-up" : "flash-down");
+    node.classList.add(neutral ? "flash" : value > previous ? "flash-up" : "flash-down");
   }
   return true;
 }
 
 export function logoNode(team) {
   const wrap = el("span", "logo");
-  const initials = el("span", "logo-fallback", (team.abbr || team.name || "?").slice(0, 3));
+  const initials = el("span", "logo-fallback", (team.abbr || team.name || "?").slice(0, 2));
+  initials.setAttribute("aria-hidden", "true");
   wrap.append(initials);
   if (team.logo && /^https?:\/\//.test(team.logo)) {
     const img = el("img");

@@ -1,0 +1,69 @@
+"""Exports the stream program's in-memory counters as Prometheus metrics, once a second.
+
+The feed (markets/stream/feed.py) is the hot path: it only bumps plain integers. The program's metrics
+loop calls `stream_metrics_export(program)` every second, which turns the increase of each integer since
+the previous call into counter increments and refreshes the gauges (sockets, tokens, lease, last
+message time per socket); `stream_metrics_end(program)` zeroes the gauges when the program stops (the
+Celery process lives on, so its "live" gauges would otherwise keep claiming the lease).
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from typing import Any
+
+from mevu import metrics
+
+SOURCE = "clob"
+# StreamCounters field -> upstream message type (mevu_upstream_frames_total{type}).
+FRAME_FIELDS = {"books": "book", "changes": "price_change", "trades": "last_trade_price", "non_json": "text"}
+EVENT_FIELDS = ("duplicates", "stale", "unknown_asset", "hash_ok", "hash_mismatch", "resnapshots", "published",
+                "publish_errors", "persisted")
+
+_previous: weakref.WeakKeyDictionary[Any, dict[str, int]] = weakref.WeakKeyDictionary()
+
+
+def stream_metrics_export(program: Any) -> None:
+    """Counter deltas since the last call, and the current gauges, of a running StreamProgram."""
+    current = program.counters.as_dict()
+    before = _previous.get(program, {})
+    _previous[program] = current
+
+    def delta(field: str) -> int:
+        return max(0, current.get(field, 0) - before.get(field, 0))
+
+    for field, frame_type in FRAME_FIELDS.items():
+        if delta(field):
+            metrics.UPSTREAM_FRAMES.labels(SOURCE, frame_type).inc(delta(field))
+    for field in set(program.counters.extra):  # other event types the socket sent (new_market, ...)
+        if delta(field):
+            label = field if field in metrics.CLOB_FRAME_TYPES else "other"
+            metrics.UPSTREAM_FRAMES.labels(SOURCE, label).inc(delta(field))
+    if delta("malformed"):
+        metrics.UPSTREAM_MALFORMED.labels(SOURCE).inc(delta("malformed"))
+    if delta("disconnects"):
+        metrics.UPSTREAM_RECONNECTS.labels(SOURCE).inc(delta("disconnects"))
+    for field in EVENT_FIELDS:
+        if delta(field):
+            metrics.STREAM_EVENTS.labels(field).inc(delta(field))
+
+    sockets = list(program.pool.sockets)
+    metrics.UPSTREAM_SOCKETS.labels(SOURCE).set(sum(1 for s in sockets if s.ws is not None))
+    metrics.UPSTREAM_TOKENS.set(len(program.pool.owner))
+    offset = time.time() - time.monotonic()  # monotonic stamps -> wall clock
+    for sock in sockets:
+        heard = max(getattr(sock, "last_frame_at", 0.0) or 0.0, sock.last_pong or 0.0)
+        if sock.ws is not None and heard:
+            metrics.UPSTREAM_LAST_FRAME.labels(SOURCE, str(sock.index)).set(heard + offset)
+    if program.lease is not None:
+        metrics.LEASE_HELD.labels(program.lease.name).set(1)
+        metrics.LEASE_FENCE.labels(program.lease.name).set(program.lease.token)
+
+
+def stream_metrics_end(program: Any) -> None:
+    """The program stopped: this process holds nothing any more."""
+    stream_metrics_export(program)  # the last counter increases
+    metrics.UPSTREAM_SOCKETS.labels(SOURCE).set(0)
+    metrics.UPSTREAM_TOKENS.set(0)
+    metrics.LEASE_HELD.labels(program.config.lease_name).set(0)

@@ -1,0 +1,84 @@
+"""A fenced writer like the stream worker: holds a lease, writes the prices hash and publishes events.
+
+Run as a child process: `python -m tests.reliability.lease_writer --lease NAME --game GID --token-id T`.
+Every write is fenced (realtime.lease / realtime.publish) and is done BEFORE the renewal check of the
+loop, so a writer paused past its TTL (SIGSTOP) and then resumed tries one write with its old token
+first, exactly the dangerous case fencing exists for. One JSON line per outcome on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Any
+
+import django
+import orjson
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mevu.settings")
+django.setup()
+
+from redis.exceptions import RedisError  # noqa: E402
+
+from markets.prices import prices_key  # noqa: E402
+from realtime.errors import StaleFenceError  # noqa: E402
+from realtime.lease import Lease, fenced_hset, lease_acquire, lease_renew  # noqa: E402
+from realtime.publish import game_events_publish  # noqa: E402
+
+
+def emit(kind: str, **fields: Any) -> None:
+    sys.stdout.write(orjson.dumps({"t": time.time(), "kind": kind, **fields}).decode() + "\n")
+    sys.stdout.flush()
+
+
+def write_once(lease: Lease, game_id: str, token_id: str, n: int) -> None:
+    value = orjson.dumps({"bid": 0.5, "ask": 0.52, "mid": 0.51, "last": None, "ts": int(time.time() * 1000),
+                          "writer": lease.token, "n": n})
+    fenced_hset(lease.fence, prices_key(), {token_id: value})
+    game: Any = {"id": game_id, "slug": f"chaos-{game_id}", "sport": "nba", "writer": lease.token, "n": n}
+    game_events_publish([{"type": "price_update", "game": game}], fence=lease.fence)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lease", required=True)
+    parser.add_argument("--game", required=True)
+    parser.add_argument("--token-id", required=True)
+    parser.add_argument("--ttl-ms", type=int, default=3000)
+    parser.add_argument("--every-ms", type=int, default=100)
+    args = parser.parse_args()
+    holder = f"writer-{os.getpid()}"
+    lease: Lease | None = None
+    renewed = 0.0
+    n = 0
+    while True:
+        try:
+            if lease is None:
+                lease = lease_acquire(args.lease, holder, args.ttl_ms)
+                if lease is None:
+                    time.sleep(0.2)
+                    continue
+                renewed = time.monotonic()
+                emit("acquired", token=lease.token)
+            n += 1
+            write_once(lease, args.game, args.token_id, n)
+            emit("write", token=lease.token, n=n)
+            if time.monotonic() - renewed > args.ttl_ms / 3000:
+                if not lease_renew(lease):
+                    emit("lost", token=lease.token)
+                    lease = None
+                    continue
+                renewed = time.monotonic()
+        except StaleFenceError as exc:
+            emit("stale", token=lease.token if lease else None, error=str(exc))
+            lease = None
+        except RedisError as exc:
+            emit("redis_error", error=f"{type(exc).__name__}: {exc}"[:200])
+            time.sleep(0.2)
+        time.sleep(args.every_ms / 1000)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,269 @@
+"""Security: production settings, admin login + CSRF, CORS allowlist, WebSocket Origin, rate limits,
+no secrets in logs, no public Redis/PostgreSQL ports in the compose files, dependency audit.
+
+HTTP checks run against one real daphne started with production settings (DEBUG off) and known secrets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import secrets
+import subprocess
+import sys
+from http.cookies import SimpleCookie
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import pytest
+import websockets
+import yaml
+
+from tests.conftest import REPO, daphne_argv, free_port, wait_until
+
+ALLOWED_ORIGIN = "https://app.mevu.example"
+EVIL_ORIGIN = "https://evil.example"
+RATE_LIMIT = 5
+
+
+def _with_password(url: str, password: str) -> str:
+    parts = urlsplit(url)
+    netloc = f"{parts.username or 'postgres'}:{password}@{parts.hostname}:{parts.port or 5432}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+@pytest.fixture(scope="session")
+def collected_static() -> None:
+    """DEBUG off serves hashed static files, collected at build time (docker/Dockerfile does the same)."""
+    env = {"PATH": "/usr/bin:/bin", "DEBUG": "0", "SECRET_KEY": "collectstatic-" + "k" * 40}
+    done = subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.fixture
+def production(service_env, spawn, collected_static):
+    """A daphne with DEBUG off, a known SECRET_KEY and DB password (PostgreSQL trusts loopback, so the
+    password is carried but unused), plus an admin user created with a known password."""
+    known = {
+        "secret_key": "sk-" + secrets.token_urlsafe(40),
+        "db_password": "dbpw-" + secrets.token_hex(12),
+        "admin_password": "adminpw-" + secrets.token_hex(12),
+    }
+    port = free_port()
+    env = {
+        **service_env,
+        "DEBUG": "false",
+        "SECRET_KEY": known["secret_key"],
+        "DATABASE_URL": _with_password(service_env["DATABASE_URL"], known["db_password"]),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "CORS_ALLOWED_ORIGINS": ALLOWED_ORIGIN,
+        "SECURE_SSL_REDIRECT": "false",  # TLS ends at the load balancer; this test speaks plain HTTP
+        "LOG_FORMAT": "json",
+        "RATELIMIT_EXPENSIVE_PER_WINDOW": str(RATE_LIMIT),
+        "RATELIMIT_WINDOW_S": "30",
+        "REALTIME_ALLOW_NO_ORIGIN": "true",
+        "DJANGO_SUPERUSER_USERNAME": "ops",
+        "DJANGO_SUPERUSER_PASSWORD": known["admin_password"],
+    }
+    created = subprocess.run([sys.executable, "manage.py", "ensure_superuser"], cwd=REPO, env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert created.returncode == 0, created.stderr
+    assert known["admin_password"] not in created.stdout + created.stderr
+    # As the supervisor runs it in production: daphne's own access log off (-v 0), proxy headers on.
+    argv = [*daphne_argv(port)[:3], "-v", "0", "--proxy-headers", *daphne_argv(port)[3:]]
+    proc = spawn("daphne-production", argv, env)
+    base = f"http://127.0.0.1:{port}"
+    wait_until(lambda: httpx.get(f"{base}/health", timeout=2).status_code == 200, 30)
+    return base, port, proc, known
+
+
+def _cookie(response: httpx.Response, name: str) -> str:
+    for header in response.headers.get_list("set-cookie"):
+        jar = SimpleCookie()
+        jar.load(header)
+        if name in jar:
+            return jar[name].value
+    raise AssertionError(f"no {name} cookie set")
+
+
+def _check_admin_login_and_csrf(production) -> None:
+    base, _port, _proc, known = production
+    with httpx.Client(base_url=base, timeout=10) as client:
+        admin = client.get("/admin/")
+        assert admin.status_code == 302 and "/admin/login/" in admin.headers["location"]
+
+        blind = client.post("/admin/login/", data={"username": "ops", "password": known["admin_password"]})
+        assert blind.status_code == 403  # no CSRF token: refused even with the right password
+
+        page = client.get("/admin/login/")
+        token = _cookie(page, "csrftoken")
+        form_token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+        cookies = {"Cookie": f"csrftoken={token}"}
+        forged = client.post("/admin/login/", headers=cookies, data={
+            "csrfmiddlewaretoken": "x" * 64, "username": "ops", "password": known["admin_password"]})
+        assert forged.status_code == 403
+
+        wrong = client.post("/admin/login/", headers=cookies, data={
+            "csrfmiddlewaretoken": form_token, "username": "ops", "password": "not-the-password"})
+        assert wrong.status_code == 200 and "sessionid" not in wrong.headers.get("set-cookie", "")
+
+        good = client.post("/admin/login/", headers=cookies, data={
+            "csrfmiddlewaretoken": form_token, "username": "ops", "password": known["admin_password"],
+            "next": "/admin/"})
+        assert good.status_code == 302 and good.headers["location"] == "/admin/"
+        session = _cookie(good, "sessionid")
+        inside = client.get("/admin/", headers={"Cookie": f"sessionid={session}; csrftoken={token}"})
+        assert inside.status_code == 200 and "Site administration" in inside.text
+
+
+def _check_cors_is_an_allowlist(production) -> None:
+    base, *_ = production
+    allowed = httpx.get(f"{base}/api/sports", headers={"Origin": ALLOWED_ORIGIN}, timeout=10)
+    assert allowed.headers.get("access-control-allow-origin") == ALLOWED_ORIGIN
+    evil = httpx.get(f"{base}/api/sports", headers={"Origin": EVIL_ORIGIN}, timeout=10)
+    assert "access-control-allow-origin" not in evil.headers
+    preflight = httpx.options(f"{base}/api/sports", headers={
+        "Origin": EVIL_ORIGIN, "Access-Control-Request-Method": "GET"}, timeout=10)
+    assert "access-control-allow-origin" not in preflight.headers
+
+
+def _check_websocket_origin_is_validated(production) -> None:
+    _base, port, *_ = production
+    url = f"ws://127.0.0.1:{port}/ws/games"
+
+    async def attempt(origin: str | None) -> str:
+        try:
+            async with websockets.connect(url, origin=origin, open_timeout=10) as ws:  # type: ignore[arg-type]
+                return json.loads(await asyncio.wait_for(ws.recv(), 10))["type"]
+        except websockets.InvalidStatus as exc:
+            return f"refused:{exc.response.status_code}"
+
+    assert asyncio.run(attempt(EVIL_ORIGIN)) == "refused:403"
+    assert asyncio.run(attempt(ALLOWED_ORIGIN)) == "subscribed"
+    assert asyncio.run(attempt(None)) == "subscribed"  # non-browser client (REALTIME_ALLOW_NO_ORIGIN)
+
+
+def _check_expensive_endpoints_are_rate_limited(production) -> None:
+    base, *_ = production
+    statuses = [httpx.get(f"{base}/api/price-history/not-a-token", timeout=10).status_code
+                for _ in range(RATE_LIMIT)]
+    assert 429 not in statuses
+    limited = httpx.get(f"{base}/api/price-history/not-a-token", timeout=10)
+    assert limited.status_code == 429
+    retry_after = int(limited.headers["retry-after"])
+    assert 1 <= retry_after <= 30
+    assert limited.json() == {"success": False, "error": "rate limit exceeded; retry later",
+                              "retryAfter": retry_after}
+    batch = httpx.post(f"{base}/api/price-history/batch", json={"clobTokenIds": ["1"]}, timeout=10)
+    assert batch.status_code == 429  # the batch form shares the budget
+    assert httpx.get(f"{base}/api/sports", timeout=10).status_code == 200  # cheap endpoints unaffected
+
+
+def _check_no_secrets_in_logs(production) -> None:
+    base, _port, proc, known = production
+    bearer = "bearer-" + secrets.token_hex(16)
+    with httpx.Client(base_url=base, timeout=10) as client:
+        page = client.get("/admin/login/")
+        token = _cookie(page, "csrftoken")
+        form_token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+        client.post("/admin/login/", headers={"Cookie": f"csrftoken={token}"}, data={
+            "csrfmiddlewaretoken": form_token, "username": "ops", "password": known["admin_password"] + "x"})
+        client.post("/admin/login/", data={"username": "ops", "password": known["admin_password"]})  # 403
+        client.get("/api/games/nope", headers={"Authorization": f"Bearer {bearer}"})
+        client.get("/does-not-exist", headers={"Cookie": f"sessionid={bearer}"})
+        client.get("/api/health")
+    proc.stop()
+    log = proc.log()
+    assert len(log) > 200  # the process did log (access log lines, warnings)
+    for name, value in {**known, "bearer": bearer}.items():
+        assert value not in log, f"{name} leaked into the daphne log"
+
+
+def test_production_http_surface(production) -> None:
+    """One production daphne for every HTTP/WebSocket check; the secrets grep runs last over its whole log."""
+    _check_admin_login_and_csrf(production)
+    _check_cors_is_an_allowlist(production)
+    _check_websocket_origin_is_validated(production)
+    _check_expensive_endpoints_are_rate_limited(production)
+    _check_no_secrets_in_logs(production)
+
+
+def test_check_deploy_passes_with_sentinel_redis() -> None:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DEBUG": "false",
+        "SECRET_KEY": "p" * 20 + "Q8v!x2Lr#9zW@k4sT7yN0mB5cF3hJ6dA1gE",
+        "ALLOWED_HOSTS": "api.mevu.example",
+        "CORS_ALLOWED_ORIGINS": "https://mevu.example",
+        "REDIS_URL": "redis+sentinel://:pw@10.0.0.1:26379,10.0.0.2:26379,10.0.0.3:26379/mevu/0",
+    }
+    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "WARNINGS" not in result.stdout + result.stderr
+
+
+def _compose_files() -> list[Path]:
+    return sorted({*REPO.glob("docker/compose*.y*ml"), *REPO.glob("docker-compose*.y*ml"), *REPO.glob("compose*.y*ml"),
+                   *REPO.glob("docker/docker-compose*.y*ml")})
+
+
+PRIVATE_SERVICES = re.compile(r"redis|postgres|pgbouncer|sentinel", re.IGNORECASE)
+
+
+def _public_ports(service: dict) -> list[str]:
+    """Port mappings that listen beyond loopback (a `ports:` entry without a 127.0.0.1 host IP)."""
+    public = []
+    for entry in service.get("ports") or []:
+        if isinstance(entry, dict):
+            host_ip = str(entry.get("host_ip", ""))
+            if entry.get("published") and host_ip not in ("127.0.0.1", "::1"):
+                public.append(str(entry))
+        else:
+            text = str(entry)
+            if not (text.startswith("127.0.0.1:") or text.startswith("[::1]:")):
+                public.append(text)
+    return public
+
+
+def test_redis_and_postgres_are_not_published_in_compose_files() -> None:
+    files = _compose_files()
+    assert files, "no compose file found"
+    checked = 0
+    for path in files:
+        doc = yaml.safe_load(path.read_text()) or {}
+        for name, service in (doc.get("services") or {}).items():
+            image = str(service.get("image", ""))
+            if PRIVATE_SERVICES.search(name) or PRIVATE_SERVICES.search(image):
+                checked += 1
+                assert _public_ports(service) == [], f"{path.name}: {name} publishes {_public_ports(service)}"
+    assert checked >= 2, "expected redis and postgres services in the compose files"
+
+
+def test_nginx_limits_request_rates() -> None:
+    conf = (REPO / "docker" / "nginx.conf").read_text()
+    zones = re.findall(r"limit_req_zone\s+\S+\s+zone=(\w+):", conf)
+    assert zones, "nginx.conf defines no limit_req_zone"
+    used = re.findall(r"limit_req\s+zone=(\w+)", conf)
+    assert set(used) & set(zones), "no location applies a limit_req zone"
+
+
+def test_dependency_audit() -> None:
+    """pip-audit over the pinned requirements. Needs the PyPI/OSV advisory service; this sandbox has no route
+    to it, which pip-audit reports per dependency as 'could not be audited' (never as 'no vulnerabilities')."""
+    result = subprocess.run([sys.executable, "-m", "pip_audit", "-r", "requirements.txt", "-f", "json",
+                             "--progress-spinner", "off"], cwd=REPO, capture_output=True, text=True, timeout=170)
+    report = json.loads(result.stdout)
+    deps = report["dependencies"]
+    pinned = {line.split("==")[0].split("[")[0].strip().lower()
+              for line in (REPO / "requirements.txt").read_text().splitlines() if "==" in line}
+    assert pinned <= {d["name"].lower() for d in deps}  # the full pinned set was resolved
+    vulnerable = {d["name"]: [v["id"] for v in d["vulns"]] for d in deps if d.get("vulns")}
+    assert vulnerable == {}, vulnerable
+    audited = [d for d in deps if "skip_reason" not in d]
+    if not audited:
+        pytest.skip(f"advisory service unreachable: none of {len(deps)} dependencies could be audited "
+                    f"(e.g. {deps[0]['skip_reason'][:80]!r}); see docs/OPERATIONS.md 'Failure modes'")

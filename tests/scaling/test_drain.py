@@ -1,0 +1,43 @@
+"""SIGTERM drains an HTTP process: WebSockets get 1001 "going away", in-flight requests finish."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import time
+
+import httpx
+import websockets
+
+from tests.scaling.harness import Server, free_port, wait_port
+
+
+async def test_sigterm_closes_websockets_with_1001_and_finishes_requests() -> None:
+    port = free_port()
+    server = Server("drain", [sys.executable, "-m", "realtime.httpserver", "-b", "127.0.0.1", "-p", str(port),
+                              "tests.scaling.echo_app:application"])
+    try:
+        wait_port(port, 30)
+        sockets = [await websockets.connect(f"ws://127.0.0.1:{port}/ws/{i}") for i in range(3)]
+        for ws in sockets:
+            await ws.send("ping")
+            assert await ws.recv() == "ping"
+        async with httpx.AsyncClient(timeout=10) as client:
+            slow = asyncio.create_task(client.get(f"http://127.0.0.1:{port}/slow"))
+            await asyncio.sleep(0.3)  # the request is in flight
+            started = time.monotonic()
+            server.proc.send_signal(signal.SIGTERM)
+            for ws in sockets:
+                try:
+                    await asyncio.wait_for(ws.recv(), 5)
+                    raise AssertionError("the socket stayed open")
+                except websockets.ConnectionClosed as closed:
+                    assert closed.rcvd is not None and closed.rcvd.code == 1001
+                    assert closed.rcvd.reason == "server shutting down"
+            assert time.monotonic() - started < 1.0  # closed at once, not at process exit
+            response = await slow
+            assert response.status_code == 200 and response.text == "ok"
+        assert server.proc.wait(15) == 0
+    finally:
+        server.stop()
