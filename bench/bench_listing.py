@@ -290,13 +290,14 @@ def main() -> None:
         if shutil.which(tool) is None:
             raise SystemExit(f"bench: `{tool}` is not installed")
 
-    base_env = {
+    base_env = {  # production settings (DEBUG off, JSON logs), plain HTTP on loopback
         **os.environ,
-        "DEBUG": "1",
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "0",
         "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-" + "x" * 50,
         "REDIS_PREFIX": f"mevubench{os.getpid()}",
         "PYTHONUNBUFFERED": "1",
-        "LOG_FORMAT": "text",
     }
     db_base = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     tmp = Path(tempfile.mkdtemp(prefix="bench-listing-"))
@@ -307,7 +308,7 @@ def main() -> None:
         with scratch_database(db_base) as db_url:
             env = {**base_env, "DATABASE_URL": db_url, "BENCH_LISTING_BODY": str(tmp / "listing.json")}
             subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=REPO, env=env, check=True)
-            os.environ.update({k: env[k] for k in ("DEBUG", "SECRET_KEY", "REDIS_PREFIX", "DATABASE_URL")})
+            os.environ.update(env)  # the seeding below uses the same settings as the children
             os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mevu.settings")
             sys.path.insert(0, str(REPO))
             import django

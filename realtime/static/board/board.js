@@ -13,13 +13,14 @@ const CHART_POINTS = 20;
 const games = new Map(); // id -> latest FrontendGame
 const rows = new Map(); // id -> row view
 const sections = new Map(); // sport -> section view
-const sportInfo = new Map(); // code -> {label, ordering}
+const sportInfo = new Map(); // code -> {label} from /api/sports
 const feed = { seq: 0, synced: false }; // position in TOPIC; synced once a snapshot arrived
 const filters = readFilters();
 const board = document.getElementById("board");
 const summary = document.getElementById("summary");
 const sportSelect = document.getElementById("sport-filter");
 let restLoaded = false;
+let loadError = "";
 
 // --- State ----------------------------------------------------------------------------------------
 const fromFeed = new Set(); // ids whose state came from the sequenced feed: REST may not overwrite them
@@ -80,6 +81,8 @@ function onFrame(frame) {
     schedule();
   } else if ((frame.type === "snapshot" || frame.type === "resync" || frame.type === "initial") && frame.topic === TOPIC) {
     snapshotApply(frame.games || [], frame.seq || 0);
+    // After a resync, games that ended while we were away left the snapshot: fetch them as ended.
+    if (frame.type === "resync") endedLoad().then(schedule, () => {});
     schedule();
   } else if (frame.type === "error") {
     console.warn("board: server says", frame.message);
@@ -101,18 +104,23 @@ async function pagesLoad(query, firstPage = 1, maxPages = MAX_PAGES) {
   }
 }
 
+/** The most recent ended games (the listing is in kickoff order, so its last two pages). */
+async function endedLoad() {
+  const head = await getJson("/api/games/frontend?status=ended&limit=1");
+  const lastPage = Math.max(1, Math.ceil(head.total / PAGE_LIMIT));
+  await pagesLoad("status=ended", Math.max(1, lastPage - 1), 2);
+}
+
 async function restLoad() {
   const sports = getJson("/api/sports").then((body) => {
-    for (const s of body.sports) sportInfo.set(s.code, { label: s.label || s.code.toUpperCase(), ordering: s.ordering });
+    for (const s of body.sports) sportInfo.set(s.code, { label: s.label || s.code.toUpperCase() });
   }).catch(() => {});
   try {
     await pagesLoad("includeEnded=false");
-    // Ended games: the most recent page (the listing is in kickoff order).
-    const head = await getJson("/api/games/frontend?status=ended&limit=1");
-    const lastPage = Math.max(1, Math.ceil(head.total / PAGE_LIMIT));
-    await pagesLoad("status=ended", lastPage, 1);
+    await endedLoad();
+    loadError = "";
   } catch (error) {
-    summary.textContent = `Could not load games (${error.message}); live updates continue.`;
+    loadError = `could not load the game list (${error.message}); live updates continue`;
   }
   await sports;
   restLoaded = true;
@@ -157,9 +165,7 @@ function sportLabel(code) {
 }
 
 function sportOrder(a, b) {
-  const oa = (sportInfo.get(a) || {}).ordering, ob = (sportInfo.get(b) || {}).ordering;
-  const la = sportLabel(a), lb = sportLabel(b);
-  return la.localeCompare(lb) || String(oa).localeCompare(String(ob));
+  return sportLabel(a).localeCompare(sportLabel(b)) || a.localeCompare(b);
 }
 
 function sportOptionsUpdate(counts) {
@@ -346,9 +352,10 @@ function render() {
   }
 
   const total = tally.live + tally.upcoming + tally.ended;
-  if (!restLoaded && !feed.synced) summary.textContent = "Loading games…";
-  else if (!total) summary.textContent = "No games match these filters.";
-  else summary.textContent = `${total} games · ${tally.live} live · ${tally.upcoming} upcoming · ${tally.ended} ended`;
+  let text = `${total} games · ${tally.live} live · ${tally.upcoming} upcoming · ${tally.ended} ended`;
+  if (!restLoaded && !feed.synced) text = "Loading games…";
+  else if (!total) text = "No games match these filters.";
+  summary.textContent = loadError ? `${text} — ${loadError}` : text;
   document.body.dataset.ready = String(restLoaded && feed.synced);
 }
 

@@ -20,6 +20,7 @@ const state = { frontend: null, activity: null, missing: false, seq: 0 };
 const chart = { token: null, label: "", interval: "1d", points: [], request: 0 };
 const cards = new Map(); // conditionId -> market card view
 let layoutKey = "";
+let headKey = "";
 
 // --- Header ---------------------------------------------------------------------------------------
 function teamBlock(team, side) {
@@ -45,6 +46,10 @@ function headRender() {
   const live = state.activity || {};
   const game = { ...base, homeTeam: live.homeTeam || base.homeTeam, awayTeam: live.awayTeam || base.awayTeam,
                  status: live.status || base.status };
+  const key = JSON.stringify([game.title, game.status, game.kickoff, game.volume, base.quarter, base.gameTime,
+    ...[game.awayTeam, game.homeTeam].map((t) => t && [t.abbr, t.name, t.record, t.logo, t.score])]);
+  if (key === headKey) return; // price ticks do not touch the header: keep its DOM (and logos) as is
+  headKey = key;
   const bucket = statusBucket(game);
   const kickoff = kickoffText(game.kickoff);
   const title = el("h1", "game-title", game.title || slug);
