@@ -4,6 +4,7 @@ All targets serve the SAME response bytes (the listing rendered from a seeded da
 
   listing      the real application (mevu.asgi:application) on one daphne process: warm hits are
                answered by the ASGI fast path (mevu/fastpath.py)
+  listing_quiet  the same with LOG_LEVEL=WARNING (no per-request access-log line): where the time goes
   django       anchor (a): a trivial (sync) Django view returning those bytes, through the same Django
                middleware stack and the same outer ASGI middlewares, on one daphne process
   django_async the same with an `async def` view; the ratio uses the faster of the two
@@ -45,7 +46,7 @@ from django.urls import path
 REPO = Path(__file__).resolve().parent.parent
 LISTING = "/api/games/frontend"
 CONNECTIONS = 32
-TARGETS = ("django", "django_async", "bare_asgi", "listing", "nginx_static", "microcache")
+TARGETS = ("django", "django_async", "bare_asgi", "listing", "listing_quiet", "nginx_static", "microcache")
 THREADS = 2
 
 # --- The anchor applications (imported by the daphne children) -------------------------------------------
@@ -324,6 +325,8 @@ def main() -> None:
             body = wait_http(f"http://127.0.0.1:{ports['listing']}{LISTING}")
             (tmp / "listing.json").write_bytes(body)
             (tmp / "listing.json").chmod(0o644)
+            children.start("listing_quiet", daphne(ports["listing_quiet"], "mevu.asgi:application"),
+                           {**env, "LOG_LEVEL": "WARNING"})
             children.start("django", daphne(ports["django"], "bench.bench_listing:trivial_django_app"), env)
             children.start("django_async", daphne(ports["django_async"], "bench.bench_listing:trivial_django_app"),
                            {**env, "BENCH_DJANGO_VIEW": "async"})
