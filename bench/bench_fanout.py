@@ -99,7 +99,9 @@ async def client_main(args: argparse.Namespace) -> None:
                     on_frame(message.data, final)
 
     ready: list[int] = []
-    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, connect=60))
+    session = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=None, connect=60)
+    )
     tasks = []
     for i in range(args.count):
         tasks.append(asyncio.create_task(one(i)))

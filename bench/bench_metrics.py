@@ -112,14 +112,14 @@ def main() -> None:
     django_app = get_asgi_application()
     logging.getLogger().handlers[0].setStream(open(os.devnull, "w"))  # noqa: SIM115  JSON lines, discarded
     full = MetricsMiddleware(django_app)
-    full.access_log = True
+    full.access_log = "all"
 
     async def bare(scope: dict, receive: object, send: object) -> None:  # the smallest ASGI answer
         await send({"type": "http.response.start", "status": 200, "headers": []})  # type: ignore[operator]
         await send({"type": "http.response.body", "body": b"ok"})  # type: ignore[operator]
 
     bare_quiet, bare_full = MetricsMiddleware(bare), MetricsMiddleware(bare)
-    bare_quiet.access_log, bare_full.access_log = False, True
+    bare_quiet.access_log, bare_full.access_log = "off", "all"
     loop = asyncio.new_event_loop()
     loop.run_until_complete(_requests(full, 200))  # warm-up: imports, URL resolver, caches
     variants = (("django", django_app), ("bare", bare), ("bare+metrics", bare_quiet), ("bare+metrics+log", bare_full))

@@ -37,6 +37,7 @@ from redis.exceptions import RedisError
 from games.frontend import frontend_game_build, game_views_load
 from games.selectors import GameFilter, game_histories_load, games_listing_page
 from markets.prices import prices_read
+from mevu.dbrouter import replica_reads
 from mevu.redis import redis_async, redis_key, redis_sync
 
 log = logging.getLogger(__name__)
@@ -174,7 +175,9 @@ _builder = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_pref
 def _render_in_thread(params: ListingParams) -> bytes:
     close_old_connections()
     try:
-        return listing_render(params)
+        # Read-only: served by the read replica when DATABASE_REPLICA_URL is set and healthy.
+        with replica_reads():
+            return listing_render(params)
     finally:
         close_old_connections()
 

@@ -1,4 +1,4 @@
-"""ASGI middleware stamping every HTTP response and WebSocket handshake with X-Instance-Id (host:pid)."""
+"""ASGI middleware stamping every HTTP response with X-Instance-Id (host:pid)."""
 
 from __future__ import annotations
 
@@ -15,13 +15,12 @@ class InstanceIdMiddleware:
         self.header = (b"x-instance-id", settings.INSTANCE_ID.encode())
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
         async def send_with_header(message: dict[str, Any]) -> None:
-            # The handshake too: behind a load balancer it tells which instance holds a socket.
-            if message["type"] in ("http.response.start", "websocket.accept"):
+            if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", []), self.header]
             await send(message)
 

@@ -68,7 +68,8 @@ def ws_route_label(path: str) -> str:
 class MetricsMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.access_log = bool(getattr(settings, "ACCESS_LOG", True))
+        self.access_log: str = getattr(settings, "ACCESS_LOG", "notable")  # notable | all | off
+        self.slow_s = getattr(settings, "ACCESS_LOG_SLOW_MS", 1000) / 1000
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":
@@ -111,8 +112,8 @@ class MetricsMiddleware:
                 status = 499 if failed is None or isinstance(failed, asyncio.CancelledError) else 500
                 _latency_child(route, method).observe(time.perf_counter() - started)
             _requests_child(route, method, str(status)).inc()
-            if self.access_log:
-                _access_log(scope, route, status, time.perf_counter() - started)
+            if self.access_log != "off":
+                self._access_log(scope, route, status, time.perf_counter() - started, event_stream)
 
     async def _websocket(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         route = ws_route_label(scope["path"])
@@ -137,13 +138,34 @@ class MetricsMiddleware:
         finally:
             if opened_at is not None:
                 metrics.WS_CONNECTIONS.labels(route).dec()
-                if self.access_log:
+                if self.access_log != "off":
                     log.info(
                         "websocket closed %s after %.1fs, %d frames sent",
                         scope["path"], time.monotonic() - opened_at, sent,
                         extra={"route": route, "duration_s": round(time.monotonic() - opened_at, 3),
                                "frames_sent": sent, "client": _client(scope)},
                     )
+
+    def _access_log(
+        self, scope: dict[str, Any], route: str, status: int, elapsed_s: float, stream: bool
+    ) -> None:
+        """A line per notable request: errors, writes, event streams, slow ones. Not one per request:
+        that would cost the hot path a write per hit, and the metrics count every request anyway."""
+        if route in QUIET_ROUTES:  # probes and scrapes
+            notable = status >= 500
+        else:
+            notable = (status >= 400 or stream or elapsed_s >= self.slow_s
+                       or scope["method"] not in ("GET", "HEAD"))
+        if not notable and self.access_log != "all":
+            return
+        level = logging.INFO if notable or route not in QUIET_ROUTES else logging.DEBUG
+        if not log.isEnabledFor(level):
+            return
+        log.log(
+            level, "%s %s %d %.1fms", scope["method"], scope["path"], status, elapsed_s * 1000,
+            extra={"method": scope["method"], "path": scope["path"], "route": route, "status": status,
+                   "duration_ms": round(elapsed_s * 1000, 2), "client": _client(scope)},
+        )
 
 
 def _is_event_stream(message: dict[str, Any]) -> bool:
@@ -156,17 +178,6 @@ def _is_event_stream(message: dict[str, Any]) -> bool:
 def _client(scope: dict[str, Any]) -> str | None:
     client = scope.get("client")
     return client[0] if client else None
-
-
-def _access_log(scope: dict[str, Any], route: str, status: int, elapsed_s: float) -> None:
-    level = logging.DEBUG if route in QUIET_ROUTES else logging.INFO
-    if not log.isEnabledFor(level):
-        return
-    log.log(
-        level, "%s %s %d %.1fms", scope["method"], scope["path"], status, elapsed_s * 1000,
-        extra={"method": scope["method"], "path": scope["path"], "route": route, "status": status,
-               "duration_ms": round(elapsed_s * 1000, 2), "client": _client(scope)},
-    )
 
 
 async def metrics_endpoint(scope: dict[str, Any], receive: Any, send: Any) -> None:

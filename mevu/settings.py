@@ -306,6 +306,8 @@ REALTIME_HISTORY_MAX = env_int("REALTIME_HISTORY_MAX", 20000, minimum=10, maximu
 REALTIME_WINDOW_MS = env_int("REALTIME_WINDOW_MS", 100, minimum=0, maximum=5000)  # coalescing window
 REALTIME_HEARTBEAT_S = env_float("REALTIME_HEARTBEAT_S", 25, minimum=0.5, maximum=300)
 REALTIME_MAX_FRAME_BYTES = env_int("REALTIME_MAX_FRAME_BYTES", 65536, minimum=1024, maximum=16_777_216)
+# Client frames up to this size are read and refused with an error frame; larger ones close the socket (1009).
+REALTIME_MAX_TRANSPORT_BYTES = env_int("REALTIME_MAX_TRANSPORT_BYTES", 1_048_576, minimum=65536, maximum=1 << 28)
 REALTIME_MAX_SUBSCRIPTIONS = env_int("REALTIME_MAX_SUBSCRIPTIONS", 200, minimum=1, maximum=100_000)
 # A client whose unsent bytes exceed this is "slow": its backlog is dropped and it gets a resync.
 REALTIME_SLOW_CLIENT_BYTES = env_int("REALTIME_SLOW_CLIENT_BYTES", 1_048_576, minimum=4096, maximum=1 << 30)
@@ -379,7 +381,10 @@ LOGGING = {
 }
 
 # --- Observability (docs/OPERATIONS.md "Metrics and alerts") ------------------------------------
-# JSON access log lines from the ASGI middleware (mevu/metrics_asgi.py); daphne's own log is off.
-ACCESS_LOG = env_bool("ACCESS_LOG", True)
+# Access log lines from the ASGI middleware (mevu/metrics_asgi.py; daphne's own log is off):
+# notable = errors (>= 400), slow requests (>= ACCESS_LOG_SLOW_MS), writes and WebSocket closes; all =
+# every request too (a line per request costs hot-path throughput); off. Metrics count every request.
+ACCESS_LOG = env_choice("ACCESS_LOG", ("notable", "all", "off"), "notable")
+ACCESS_LOG_SLOW_MS = env_int("ACCESS_LOG_SLOW_MS", 1000, minimum=1, maximum=600_000)
 # Port of the Prometheus endpoint of the workers container (`python -m mevu.metrics_server`); 0 = off.
 METRICS_PORT = env_int("METRICS_PORT", 9100, minimum=0, maximum=65535)

@@ -29,7 +29,7 @@ from realtime.frames import (
 )
 from realtime.hub import Hub, hub_running
 from realtime.sinks import WsSink
-from realtime.transport import daphne_protocol
+from realtime.transport import daphne_protocol, protocol_limits_set
 
 log = logging.getLogger(__name__)
 NO_CHANNEL_LAYER = "__realtime_no_layer__"  # an alias that is not configured: channels then skips the layer
@@ -51,7 +51,10 @@ class _HubConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         await self.accept()
-        sink = WsSink(self.sink_kind, daphne_protocol(self.base_send), self.base_send)
+        protocol = daphne_protocol(self.base_send)
+        if protocol is not None:
+            protocol_limits_set(protocol, settings.REALTIME_MAX_TRANSPORT_BYTES)
+        sink = WsSink(self.sink_kind, protocol, self.base_send)
         try:
             hub = await hub_running()
         except Exception:

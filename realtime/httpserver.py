@@ -2,7 +2,9 @@
 
 Plain daphne stops on SIGTERM by stopping the Twisted reactor, which drops every open WebSocket
 without a close frame (clients see 1006, "abnormal closure"). Here SIGTERM/SIGINT instead:
-  1. stops accepting (the shared listening socket stays open in the sibling processes),
+  1. stops accepting (the shared listening socket stays open in the sibling processes) and closes
+     idle keep-alive connections (a load balancer would otherwise keep sending requests, WebSocket
+     upgrades included, over connections this process accepted before),
   2. sends every open WebSocket a close frame with code 1001 "going away", so clients reconnect
      (through the load balancer, to another instance) at once,
   3. waits until those sockets and in-flight HTTP requests are done, at most DRAIN_TIMEOUT_S,
@@ -14,8 +16,10 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import sys
 import time
+import weakref
 from typing import Any
 
 from daphne.cli import CommandLineInterface
@@ -44,12 +48,43 @@ class DrainingServer(Server):
         # Our handlers replace Twisted's, which would stop the reactor at once.
         self.signal_handlers = False
         self.ports: list[Any] = []
+        self.channels: weakref.WeakSet[Any] = weakref.WeakSet()  # HTTP connections, for the drain
         self.draining = False
 
     def run(self) -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._on_signal)
+        reactor.callWhenRunning(self._stamp_websocket_handshakes)  # type: ignore[attr-defined]
+        reactor.callWhenRunning(self._track_http_channels)  # type: ignore[attr-defined]
         super().run()
+
+    def _track_http_channels(self) -> None:
+        build = self.http_factory.buildProtocol
+
+        def build_and_track(addr: Any) -> Any:
+            protocol = build(addr)
+            self.channels.add(protocol)
+            return protocol
+
+        self.http_factory.buildProtocol = build_and_track
+
+    def _close_idle_http(self) -> None:
+        """Close keep-alive connections between requests; make busy ones close after their response."""
+        upgraded = {id(p.transport) for p in self._open_websockets()}
+        for wrapper in list(self.channels):
+            channel = getattr(wrapper, "_channel", wrapper)
+            transport = getattr(channel, "transport", None)
+            if transport is None or id(transport) in upgraded:
+                continue  # closed, or handed over to a WebSocket (closed by its own handshake)
+            if getattr(channel, "requests", None):
+                channel.persistent = False
+            else:
+                transport.loseConnection()
+
+    def _stamp_websocket_handshakes(self) -> None:
+        # daphne ignores headers in `websocket.accept`; autobahn's factory adds these to every handshake
+        # response. Behind a load balancer X-Instance-Id tells which instance holds a socket.
+        self.ws_factory.headers = {"X-Instance-Id": f"{socket.gethostname()}:{os.getpid()}"}
 
     def listen_success(self, port: Any) -> None:
         self.ports.append(port)
@@ -91,6 +126,7 @@ class DrainingServer(Server):
         self._wait_drained(time.monotonic() + drain_timeout_s())
 
     def _wait_drained(self, deadline: float) -> None:
+        self._close_idle_http()
         if (self._open_websockets() or self._requests_in_flight()) and time.monotonic() < deadline:
             reactor.callLater(DRAIN_POLL_S, self._wait_drained, deadline)  # type: ignore[attr-defined]
             return

@@ -226,6 +226,8 @@ class Hub:
             state.start(*loaded)
         await state.loaded.wait()
         if sink.closed:
+            if not state.sinks:
+                self.activity.pop(game_id, None)
             return None
         state.sinks.add(sink)
         return state

@@ -231,6 +231,12 @@ class Supervisor:
                 child.start(self.env)
 
     def _stop_all(self) -> None:
+        # The HTTP children hold their own copies of the listening socket; dropping ours now means the
+        # port closes (new connections are refused, so load balancers fail over at once) as soon as the
+        # last draining child exits, instead of queueing unaccepted while the workers stop.
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
         for stage in sorted({c.stage for c in self.children}, reverse=True):
             group = [c for c in self.children if c.stage == stage and c.proc and c.proc.poll() is None]
             for child in group:

@@ -48,6 +48,14 @@ def daphne_protocol(send: Any, max_depth: int = 6) -> Any | None:
     return None
 
 
+def protocol_limits_set(protocol: Any, max_bytes: int) -> None:
+    """Raise autobahn's per-message limit (daphne's default: 1 MiB, then close 1009) for this socket,
+    so that a client frame over the application limit gets an error frame instead of a disconnect.
+    Above `max_bytes` autobahn still closes with 1009: a bound on what one socket may make us buffer."""
+    protocol.maxMessagePayloadSize = max_bytes
+    protocol.maxFramePayloadSize = max_bytes
+
+
 def protocol_open(protocol: Any) -> bool:
     return getattr(protocol, "state", None) == _STATE_OPEN
 

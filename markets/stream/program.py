@@ -22,6 +22,7 @@ import dataclasses
 import importlib
 import logging
 import os
+import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -48,7 +49,7 @@ from realtime.lease import (
     fenced_set_async,
     lease_acquire_async,
     lease_release_async,
-    lease_renew_async,
+    lease_renew,
     lease_status,
 )
 from realtime.publish import GameEvent, game_events_publish_async
@@ -271,38 +272,71 @@ class StreamProgram:
 
     # --- loops -----------------------------------------------------------------------------------------
     async def _renew_loop(self) -> None:
+        """Renewals run on their own thread: a busy event loop (a flood of frames, a CPU-starved host)
+        must not let the lease expire under a healthy holder. Loss is reported back to the loop."""
         assert self.lease is not None
+        loop = asyncio.get_running_loop()
+        ended: asyncio.Future[str | None] = loop.create_future()
+        halt = threading.Event()
+
+        def report(outcome: str | None) -> None:
+            if not ended.done():
+                ended.set_result(outcome)
+
+        thread = threading.Thread(
+            target=self._renew_thread, args=(self.lease, halt, lambda o: loop.call_soon_threadsafe(report, o)),
+            name="stream-lease-renew", daemon=True,
+        )
+        thread.start()
+        try:
+            outcome = await ended
+        finally:
+            halt.set()
+        if outcome is not None:
+            raise LeaseLost(outcome)
+
+    def _renew_thread(self, lease: Lease, halt: threading.Event, report: Callable[[str | None], None]) -> None:
         period = self.config.lease_ttl_s / 3
         last_ok = time.monotonic()
-        while True:
-            await asyncio.sleep(period)
+        while not halt.wait(period):
             if self.config.parent_pid is not None and os.getppid() != self.config.parent_pid:
                 log.warning("stream worker process died: releasing the lease")
+                report(None)
                 return
             try:
-                renewed = await lease_renew_async(self.lease)
+                renewed = lease_renew(lease)
             except Exception as exc:  # Redis unreachable: the lease may expire under us
                 if time.monotonic() - last_ok > self.config.lease_ttl_s - period / 2:
-                    raise LeaseLost(f"renewal failing: {exc!r}") from exc
+                    report(f"renewal failing: {exc!r}")
+                    return
                 continue
             if not renewed:
-                raise LeaseLost("renewal refused: another holder has the lease")
+                report("renewal refused: another holder has the lease")
+                return
             last_ok = time.monotonic()
 
     async def _tokens_loop(self) -> None:
         while True:
-            version = await asyncio.to_thread(token_set_version)
-            if version != self.token_version:
-                version, tokens = await asyncio.to_thread(token_set_read)
-                index = await self.db.run(game_index_load, tokens)
-                self.index = index
-                self.store.track(tokens, {t: ref.market_id for t, ref in index.tokens.items()})
-                added, removed = await self.pool.apply(tokens)
-                for token in set(self.latest).difference(tokens):
-                    del self.latest[token]
-                self.token_version = version
-                log.info("token set v%s: %s tokens (+%s -%s)", version, len(tokens), added, removed)
+            try:
+                await self._tokens_follow()
+            except StaleFenceError:
+                raise
+            except Exception as exc:  # Redis or PostgreSQL hiccup: keep the current subscriptions, retry
+                log.warning("token set refresh failed: %r", exc)
             await asyncio.sleep(self.config.tokenset_poll_s)
+
+    async def _tokens_follow(self) -> None:
+        version = await asyncio.to_thread(token_set_version)
+        if version != self.token_version:
+            version, tokens = await asyncio.to_thread(token_set_read)
+            index = await self.db.run(game_index_load, tokens)
+            self.index = index
+            self.store.track(tokens, {t: ref.market_id for t, ref in index.tokens.items()})
+            added, removed = await self.pool.apply(tokens)
+            for token in set(self.latest).difference(tokens):
+                del self.latest[token]
+            self.token_version = version
+            log.info("token set v%s: %s tokens (+%s -%s)", version, len(tokens), added, removed)
 
     async def _views_loop(self) -> None:
         while True:
@@ -310,7 +344,11 @@ class StreamProgram:
             index = self.index
             if index.loaded_at is None or not index.views:
                 continue
-            views, loaded_at = await self.db.run(game_views_changed_since, list(index.views), index.loaded_at)
+            try:
+                views, loaded_at = await self.db.run(game_views_changed_since, list(index.views), index.loaded_at)
+            except Exception as exc:  # PostgreSQL hiccup: events keep the views we have
+                log.warning("game views refresh failed: %r", exc)
+                continue
             if index is self.index:
                 index.views.update(views)
                 index.loaded_at = loaded_at
@@ -318,7 +356,12 @@ class StreamProgram:
     async def _window_loop(self) -> None:
         while True:
             await asyncio.sleep(self.config.coalesce_s)
-            await self.flush_window()
+            try:
+                await self.flush_window()
+            except StaleFenceError:
+                raise
+            except Exception:  # one bad window (e.g. a game that fails to build) must not stop prices
+                log.exception("price window failed")
 
     async def flush_window(self) -> int:
         """Publish the newest price of every token changed since the last window; returns how many."""
@@ -415,7 +458,12 @@ class StreamProgram:
 
     async def _metrics_loop(self) -> None:
         while True:
-            await fenced_set_async(self.fence, metrics_key(), orjson.dumps(self.metrics()), ttl_ms=15_000)
+            try:
+                await fenced_set_async(self.fence, metrics_key(), orjson.dumps(self.metrics()), ttl_ms=15_000)
+            except StaleFenceError:
+                raise
+            except Exception as exc:  # informational only
+                log.info("stream metrics write failed: %r", exc)
             await asyncio.sleep(1.0)
 
     def metrics(self) -> dict[str, Any]:

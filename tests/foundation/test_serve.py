@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import psutil
+import websockets
 
 from tests.conftest import free_port, wait_until
+
+HTTP_CHILD = "realtime.httpserver"  # daphne with a graceful drain
 
 
 def _children(pid: int, needle: str) -> list[psutil.Process]:
@@ -31,7 +36,7 @@ def test_serve_all_mode_runs_http_workers_and_beat(service_env, spawn) -> None:
     body = wait_until(ready, 60, 0.5)
     assert body["workers"]["queues"] == ["sports", "stream"] and body["beat"]["alive"] == 1
 
-    daphnes = _children(serve.proc.pid, "daphne")
+    daphnes = _children(serve.proc.pid, HTTP_CHILD)
     assert len(daphnes) == 2
 
     def instance(_: int) -> str:
@@ -46,13 +51,53 @@ def test_serve_all_mode_runs_http_workers_and_beat(service_env, spawn) -> None:
     # A crashed child is restarted.
     victim = daphnes[0].pid
     os.kill(victim, signal.SIGKILL)
-    wait_until(lambda: len(_children(serve.proc.pid, "daphne")) == 2
-               and victim not in {p.pid for p in _children(serve.proc.pid, "daphne")}, 20)
+    wait_until(lambda: len(_children(serve.proc.pid, HTTP_CHILD)) == 2
+               and victim not in {p.pid for p in _children(serve.proc.pid, HTTP_CHILD)}, 20)
     wait_until(lambda: httpx.get(f"{base}/health", timeout=2).status_code == 200, 20)
 
-    # SIGTERM stops every child and the supervisor exits cleanly.
+    # SIGTERM: open WebSockets get 1001 "going away"; the HTTP processes stop before the workers;
+    # every child stops and the supervisor exits cleanly.
     all_children = psutil.Process(serve.proc.pid).children(recursive=True)
-    serve.proc.send_signal(signal.SIGTERM)
+    direct = psutil.Process(serve.proc.pid).children()
+    http = {p.pid for p in direct if HTTP_CHILD in " ".join(p.cmdline())}
+    workers = {p.pid for p in direct if "celery" in " ".join(p.cmdline())}
+    assert len(http) == 2 and len(workers) == 3
+
+    async def sigterm_with_open_socket() -> dict[int, float]:
+        async with websockets.connect(f"ws://127.0.0.1:{port}/ws/games", origin="http://localhost") as ws:
+            await ws.recv()  # the hello frame: the socket is attached
+            serve.proc.send_signal(signal.SIGTERM)
+            exited: dict[int, float] = {}
+            try:
+                while True:
+                    await asyncio.wait_for(ws.recv(), 10)
+            except websockets.ConnectionClosed as closed:
+                assert closed.rcvd is not None and closed.rcvd.code == 1001
+            deadline = time.monotonic() + 40
+            while len(exited) < len(http | workers) and time.monotonic() < deadline:
+                for pid in (http | workers) - set(exited):
+                    if not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                        exited[pid] = time.monotonic()
+                await asyncio.sleep(0.02)
+            return exited
+
+    exited = asyncio.run(sigterm_with_open_socket())
+    assert set(exited) == http | workers
+    assert max(exited[p] for p in http) <= min(exited[p] for p in workers), "workers stopped before http"
     assert serve.proc.wait(40) == 0
     _, alive = psutil.wait_procs(all_children, timeout=10)
+    assert not alive, [p.cmdline() for p in alive]
+
+
+def test_children_die_with_a_killed_supervisor(service_env, spawn) -> None:
+    """PR_SET_PDEATHSIG: SIGKILL of the supervisor alone leaves no orphan holding locks or ports."""
+    port = free_port()
+    env = {**service_env, "APP_MODE": "http", "WORKER_COUNT": "2", "PORT": str(port), "BIND_HOST": "127.0.0.1"}
+    serve = spawn("serve-orphans", [sys.executable, "manage.py", "serve"], env)
+    wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200, 60, 0.3)
+    children = psutil.Process(serve.proc.pid).children()
+    assert len(children) == 2
+    serve.proc.kill()
+    serve.proc.wait(10)
+    _, alive = psutil.wait_procs(children, timeout=15)
     assert not alive, [p.cmdline() for p in alive]

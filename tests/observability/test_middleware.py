@@ -139,3 +139,35 @@ async def test_a_rejected_websocket_is_not_a_connection() -> None:
     await MetricsMiddleware(app)({"type": "websocket", "path": "/ws/activity", "headers": []}, receive, send)
     assert _get(metrics.WS_CONNECTIONS_OPENED, "ws/activity") == opened
     assert _get(metrics.WS_CONNECTIONS, "ws/activity") == 0
+
+
+async def test_access_log_has_a_line_per_notable_request_not_per_request(caplog) -> None:
+    async def app(scope: dict, receive: Any, send: Any) -> None:
+        if scope["path"] == "/api/health" and scope["method"] == "GET":
+            await asyncio.sleep(0.03)  # "slow" below
+        status = 404 if scope["path"].startswith("/nope") else 200
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    notable = MetricsMiddleware(app)
+    notable.access_log, notable.slow_s = "notable", 0.02
+    every = MetricsMiddleware(app)
+    every.access_log, every.slow_s = "all", 60.0
+    caplog.set_level("INFO", logger="mevu.access")
+
+    async def lines(wrapped: MetricsMiddleware, path: str, method: str = "GET") -> list[Any]:
+        caplog.clear()
+        await _call(wrapped, _http_scope(path, method))
+        return [r for r in caplog.records if r.name == "mevu.access"]
+
+    assert await lines(notable, "/static/x.css") == []  # fast, successful: counted, not logged
+    assert await lines(notable, "/health") == []
+    [miss] = await lines(notable, "/nope")
+    assert (miss.status, miss.route, miss.method, miss.path) == (404, "unmatched", "GET", "/nope")
+    [slow] = await lines(notable, "/api/health")
+    assert slow.duration_ms >= 20
+    [write] = await lines(notable, "/api/health", "POST")
+    assert write.method == "POST"
+    [fast] = await lines(every, "/static/x.css")
+    assert fast.status == 200 and fast.route == "static"
+    assert await lines(every, "/health") == []  # probes: DEBUG only, even in "all"

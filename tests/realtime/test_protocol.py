@@ -22,7 +22,9 @@ async def _roundtrip_ok(client: FeedClient) -> None:
 
 
 async def test_bad_input_gets_error_frames_and_the_connection_stays_usable(spawn, service_env) -> None:
-    port, _ = daphne_start(spawn, service_env, "daphne-proto", REALTIME_MAX_SUBSCRIPTIONS=3)
+    port, _ = daphne_start(
+        spawn, service_env, "daphne-proto", REALTIME_MAX_SUBSCRIPTIONS=3, REALTIME_MAX_TRANSPORT_BYTES=4_194_304
+    )
     client = FeedClient(port)
     await client.connect()
     cases: list[tuple[str | bytes, str]] = [
@@ -36,6 +38,7 @@ async def test_bad_input_gets_error_frames_and_the_connection_stays_usable(spawn
         ('{"type":"subscribe"}', "subscribe needs"),
         ('{"type":"subscribe","sports":["a","b","c","d"]}', "too many subscriptions (limit 3"),
         ("x" * 200_000, "frame too large"),
+        ('{"type":"ping","pad":"' + "y" * 2_000_000 + '"}', "frame too large"),  # over daphne's default 1 MiB
         (b"\x00\x01binary", "binary frames are not supported"),
     ]
     for raw, expected in cases:

@@ -6,7 +6,9 @@ keeps receiving published events."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
 import threading
 import time
 from typing import Any
@@ -21,7 +23,6 @@ from realtime.publish import game_events_publish
 from tests.realtime.helpers import daphne_start
 from tests.reliability.helpers import WsRecorder
 
-SENTINEL = '{"type":"ping"}'
 json_scalars = (st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False)
                 | st.text(max_size=30))
 json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=5)
@@ -49,13 +50,15 @@ messages = st.one_of(
 class Conversation:
     """One WebSocket on a background loop; `exchange` sends a message and collects what comes back."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, hello: bool) -> None:
         self.url = url
+        self.count = 0
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.ws: Any = self._call(self._connect())
-        self.hello = orjson.loads(self._call(self.ws.recv()))
+        if hello:  # /ws/games greets; /ws/activity waits for a subscribe
+            assert orjson.loads(self._call(self.ws.recv()))["type"] == "subscribed"
 
     async def _connect(self) -> Any:
         return await websockets.connect(self.url, max_size=None, open_timeout=10)
@@ -64,14 +67,18 @@ class Conversation:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     async def _exchange(self, message: str | bytes) -> list[dict[str, Any]]:
+        self.count += 1
+        marker = f"end-of-answer-{self.count}"
         await self.ws.send(message)
-        await self.ws.send(SENTINEL)  # the reply to this marks the end of the answer to `message`
+        # The error answering this unknown type (it echoes the type) marks the end of the answer to `message`.
+        await self.ws.send(orjson.dumps({"type": marker}).decode())
         frames = []
         while True:
             frame = orjson.loads(await asyncio.wait_for(self.ws.recv(), 10))
-            if frame.get("type") == "heartbeat":
+            if frame.get("type") == "error" and marker in frame.get("message", ""):
                 return frames
-            frames.append(frame)
+            if frame.get("type") != "heartbeat":  # periodic keep-alive frames are not answers
+                frames.append(frame)
 
     def exchange(self, message: str | bytes) -> list[dict[str, Any]]:
         return self._call(self._exchange(message))
@@ -109,17 +116,17 @@ def _fuzz(conversation: Conversation) -> dict[str, int]:
 def test_hostile_websocket_frames_get_error_frames_and_harm_no_one(service_env, spawn) -> None:
     port, daphne = daphne_start(spawn, service_env, "daphne-wsfuzz", REALTIME_WINDOW_MS=20)
     with WsRecorder(f"ws://127.0.0.1:{port}/ws/games") as bystander:
-        games = Conversation(f"ws://127.0.0.1:{port}/ws/games")
-        activity = Conversation(f"ws://127.0.0.1:{port}/ws/activity")
+        games = Conversation(f"ws://127.0.0.1:{port}/ws/games", hello=True)
+        activity = Conversation(f"ws://127.0.0.1:{port}/ws/activity", hello=False)
         try:
             games_seen = _fuzz(games)
             activity_seen = _fuzz(activity)
 
-            # Oversized frames: refused with an error frame, the connection stays usable.
-            huge = json.dumps({"type": "subscribe", "topics": ["all"] * 200_000})
-            assert len(huge) > 1_000_000
+            # Frames over REALTIME_MAX_FRAME_BYTES (64 KiB; here 700 KB): an error frame, the connection stays usable.
+            big = json.dumps({"type": "subscribe", "topics": ["all"] * 100_000})
+            assert 65_536 < len(big) < 1_000_000
             for conversation in (games, activity):
-                answer = conversation.exchange(huge)
+                answer = conversation.exchange(big)
                 assert answer and answer[0]["type"] == "error" and "too large" in answer[0]["message"]
             too_many = {"type": "subscribe", "games": [str(i) for i in range(1000)]}
             assert "too many subscriptions" in games.exchange(json.dumps(too_many))[0]["message"]
@@ -127,6 +134,16 @@ def test_hostile_websocket_frames_get_error_frames_and_harm_no_one(service_env, 
         finally:
             games.close()
             activity.close()
+
+        # A 20 MB frame: daphne's protocol layer drops that connection (its message-size bound), the server
+        # and everyone else carry on; a new connection is served.
+        huge = Conversation(f"ws://127.0.0.1:{port}/ws/games", hello=True)
+        with pytest.raises(websockets.ConnectionClosed):
+            huge.exchange(json.dumps({"type": "x", "pad": base64.b64encode(os.urandom(15_000_000)).decode()}))
+        huge.loop.call_soon_threadsafe(huge.loop.stop)
+        after = Conversation(f"ws://127.0.0.1:{port}/ws/games", hello=True)
+        assert after.exchange("{}")[0]["type"] == "error"
+        after.close()
 
         assert games_seen["messages"] >= 100 and games_seen["errors"] >= 50
         assert activity_seen["messages"] >= 100 and activity_seen["errors"] >= 50

@@ -7,7 +7,9 @@ import time
 
 import orjson
 import pytest
+from django.db.models import Count
 
+from games.models import GameProbability
 from markets.models import PricePoint
 from markets.prices import prices_read
 from mevu.redis import redis_sync
@@ -37,10 +39,14 @@ def test_socket_drops_and_bad_frames_lose_nothing() -> None:
             counters = program.counters
             assert counters.connects >= 3 * len(program.pool.sockets)  # reconnected after drops
             assert counters.malformed > 0 and counters.duplicates > 0
+            assert counters.hash_ok > 0 and counters.hash_mismatch > 0  # lost frames show up as mismatches...
+            assert counters.resnapshots > 0  # ...and are repaired from REST
             assert counters.published > 0
         assert run.reason == "stopped"
-    # Live games leave a compact per-minute history.
+    # Live games leave a compact per-minute history; at most one probability snapshot per game per minute.
     assert PricePoint.objects.filter(token_id__in=list(tokens)).exists()
+    per_minute = GameProbability.objects.values("game_id", "recorded_at").annotate(n=Count("id"))
+    assert per_minute and max(row["n"] for row in per_minute) == 1
 
 
 def _price_update_game_ids() -> set[str]:
