@@ -15,6 +15,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from games.frontend import frontend_game_build, game_views_load
+from games.listing import listing_invalidate
 from games.models import Game
 from games.rules import STALE_AFTER
 from markets.models import Outcome
@@ -67,7 +68,10 @@ def active_set_refresh(now: datetime | None = None, changed: Iterable[str] = ())
         if active:
             pipe.sadd(key, *active)
         pipe.execute()
-    updated = (set(changed) & active) - added
+    changed = set(changed)
+    updated = (changed & active) - added
+    if added or removed or changed:
+        listing_invalidate()
     events = [*_events("game_added", added), *_events("game_removed", removed), *_events("game_update", updated)]
     if events:
         game_events_publish(events)

@@ -7,6 +7,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
+from redis.exceptions import RedisError
 
 from games import selectors
 from games.listing import PARAM_PATTERNS, listing_get, listing_params_parse, listing_response
@@ -199,9 +200,13 @@ def games_list(
     }
 
 
-@games_router.get("/status", response=StatusOut, summary="Cluster-wide stream, queue and worker status")
-def games_status(request: HttpRequest) -> dict[str, Any]:
-    return {"success": True, "status": selectors.games_status_read()}
+@games_router.get("/status", response={200: StatusOut, 503: ErrorOut},
+                  summary="Cluster-wide stream, queue and worker status")
+def games_status(request: HttpRequest) -> Any:
+    try:
+        return {"success": True, "status": selectors.games_status_read()}
+    except RedisError as exc:  # the cluster state lives in Redis
+        return 503, {"success": False, "error": f"Redis unavailable: {type(exc).__name__}"}
 
 
 @games_router.get("/slug/{slug}", response={200: GameOut, **NOT_FOUND})

@@ -8,7 +8,9 @@ gzip-compressed once, and tagged with the cluster-wide listing *version*:
   Every HTTP process also runs the same script every `POLL_S`, which flushes a pending mark (the
   trailing edge of a burst) and keeps its view of the version fresh even if a pub/sub message is lost.
 * Each process keeps rendered listings per (query, version) in memory; the ASGI fast path
-  (mevu/fastpath.py) serves them without entering Django.
+  (mevu/fastpath.py) serves them without entering Django. Right after the version moves, the previous
+  listing is served for up to STALE_WINDOW_S while one background task fetches the new one, so a
+  version change does not push a burst of requests through Django.
 * A miss is resolved by a Redis singleflight: one process in the cluster takes a lock and builds; the
   others wait for its result (pub/sub wake-up + polling), then fall back to their stale copy (or a
   local build) after `WAIT_S`. Within one process, concurrent misses share one asyncio task.
@@ -53,6 +55,8 @@ MAX_AGE_S = 30.0  # time-dependent filters (games going stale) are re-evaluated 
 # A hot listing whose version just moved (or whose age just ran out) is served stale for this long
 # while one background task refreshes it, so a version change never sends a burst through Django.
 STALE_WINDOW_S = 2.0
+DEGRADED = -1  # the "version" of a listing rendered while Redis is unreachable: never served by the fast path
+DEGRADED_MAX_AGE_S = 5.0
 LOCK_MS = 15_000
 WAIT_S = 8.0
 RESULT_TTL_S = 120
@@ -503,29 +507,35 @@ async def _obtain(cluster: _Cluster, params: ListingParams, version: int) -> Lis
     stale = _local.get(params.key)
     if stale is not None:
         return stale
-    body = await _render(params)
-    return ListingBody.make(version, body)
+    return await _build_local(params, version)
+
+
+async def _build_local(params: ListingParams, version: int) -> ListingBody:
+    return ListingBody.make(version, await _render(params))
 
 
 async def listing_get(params: ListingParams) -> ListingBody:
-    """The current listing: from this process, else from the cluster's one builder."""
+    """The current listing: from this process, else from the cluster's one builder.
+
+    Without Redis it is rendered locally (persisted prices), once per DEGRADED_MAX_AGE_S per query.
+    """
     cluster = _cluster()
+    entry = _local.get(params.key)
     try:
         version = await cluster.version_now()
     except RedisError as exc:
-        log.warning("listing: version unavailable (%s)", exc)
-        stale = _local.get(params.key)
-        if stale is not None and time.time() - stale.built_at < MAX_AGE_S:
-            return stale
-        body = await _render(params)
-        return ListingBody.make(-1, body)  # never equals a real version: not served by the fast path
-    entry = _local.get(params.key)
-    if entry is not None and entry.fresh(version):
-        return entry
+        log.warning("listing: version unavailable (%s); rendering without the cluster", exc)
+        version = DEGRADED
+        if entry is not None and time.time() - entry.built_at < DEGRADED_MAX_AGE_S:
+            return entry
+    else:
+        if entry is not None and entry.fresh(version):
+            return entry
     flight = (params.key, version)
     task = cluster.inflight.get(flight)
     if task is None:
-        task = cluster.loop.create_task(_obtain(cluster, params, version))
+        work = _build_local(params, version) if version == DEGRADED else _obtain(cluster, params, version)
+        task = cluster.loop.create_task(work)
         cluster.inflight[flight] = task
 
         def done(finished: asyncio.Task[ListingBody]) -> None:

@@ -261,9 +261,11 @@ class LiveScores:
             return 0
         try:
             events = await _in_worker_thread(_game_events_build)([g.gamma_id for g in batch])
+            from games.listing import listing_invalidate_async
             from realtime.publish import game_events_publish_async
 
             await game_events_publish_async(events, fence=self.fence)
+            await listing_invalidate_async()
         except StaleFenceError:
             raise
         except Exception:  # publishing is best effort: the row is saved, the next change republishes

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable
@@ -15,6 +16,7 @@ from typing import TypedDict
 from django.conf import settings
 from django.db import connections, router
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
+from redis.exceptions import RedisError
 
 from games.frontend import (
     CHART_POINTS,
@@ -34,6 +36,8 @@ from markets.tokenset import token_set_read
 from mevu.redis import redis_key, redis_sync
 from realtime.heartbeats import heartbeats_alive
 from realtime.lease import lease_status
+
+log = logging.getLogger(__name__)
 
 # Gamma's "Soccer" tag; `sport=soccer` means every league carrying it (plus the known codes, for
 # leagues synced before their tags were).
@@ -274,8 +278,17 @@ def _games_loaded(queryset: QuerySet[Game]) -> list[tuple[Game, GameView]]:
     return [(game, game_view_from_instance(game)) for game in game_views_queryset(queryset)]
 
 
+def prices_or_persisted(token_ids: Iterable[str]) -> dict[str, TokenPrice]:
+    """Live prices from Redis; without Redis, none (the builders fall back to the persisted prices)."""
+    try:
+        return prices_read(token_ids)
+    except RedisError as exc:
+        log.warning("live prices unavailable (%s); serving persisted prices", exc)
+        return {}
+
+
 def _prices_for(views: Iterable[GameView]) -> dict[str, TokenPrice]:
-    return prices_read(t for view in views for t in view.token_ids)
+    return prices_or_persisted(t for view in views for t in view.token_ids)
 
 
 def game_loaded(*, gamma_id: str | None = None, slug: str | None = None) -> tuple[Game, GameView] | None:
@@ -337,7 +350,7 @@ def market_get(condition_id: str) -> MarketDetail | None:
     market = next((m for m in view.markets if m.condition_id == condition_id), None)
     if market is None:
         return None
-    prices = prices_read(o.token_id for o in market.outcomes)
+    prices = prices_or_persisted(o.token_id for o in market.outcomes)
     return {
         "market": market_out(market, prices),
         "game": {"id": game.gamma_id, "slug": game.slug, "title": game.title, "sport": view.sport},

@@ -100,10 +100,19 @@ class Sink:
         return True
 
     def force(self, frame: Frame) -> None:
-        """Write a frame regardless of lag state (snapshots that end a lag, replies to requests)."""
-        if not self.closed:
-            self.write(frame)
-            WRITES[self.kind] += 1
+        """Write a frame regardless of lag state (snapshots that end a lag, replies to requests).
+
+        Still bounded: a client that keeps asking (pings, refreshes) without reading the answers is
+        closed once its unsent backlog passes 4x the slow-client limit."""
+        if self.closed:
+            return
+        if self.backlog() > 4 * settings.REALTIME_SLOW_CLIENT_BYTES:
+            log.warning("realtime: closing %s: requests without reading the answers", self)
+            metrics.WS_SLOW_CLOSES.inc()
+            self.close(1008, "not reading")
+            return
+        self.write(frame)
+        WRITES[self.kind] += 1
 
     def lag_check(self) -> str:
         """'ok', 'recovered' (drained: needs a resync) or 'close' (lagging for too long)."""

@@ -195,8 +195,12 @@ class Book:
         )
         return hashlib.sha1(body.encode()).hexdigest()
 
-    def verify_pending(self) -> bool | None:
-        """None: nothing to verify; True: our book matches the newest hash; False: mismatch."""
+    def verify_pending(self, *, keep_on_mismatch: bool = False) -> bool | None:
+        """None: nothing to verify; True: our book matches the newest hash; False: mismatch.
+
+        `keep_on_mismatch` leaves the hash pending so it can be checked again a window later (the trade
+        that explains it may still be on its way through another socket).
+        """
         if not self.pending_hash:
             return None
         expected, ts = self.pending_hash, self.pending_ts
@@ -204,6 +208,8 @@ class Book:
         for candidate in dict.fromkeys((self.last_str, self.prev_last_str, "")):
             if self.hash_with(candidate, ts) == expected:
                 return True
+        if keep_on_mismatch:
+            self.pending_hash = expected
         return False
 
 

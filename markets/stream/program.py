@@ -158,6 +158,7 @@ class StreamProgram:
         self.index = GameIndex()
         self.latest: dict[str, TokenPrice] = {}
         self.persist_pending: dict[str, TokenPrice] = {}
+        self._suspects: set[str] = set()  # tokens whose hash mismatched once, re-checked next window
         self.db = DbThread()
         self.lease: Lease | None = None
         self.token_version = -1
@@ -218,6 +219,9 @@ class StreamProgram:
         except (LeaseLost, StaleFenceError) as exc:
             lost = True
             self.reason = f"lease lost: {exc}"
+        except Exception as exc:  # e.g. PostgreSQL unreachable at start: give the lease back, retry later
+            self.reason = f"failed to start: {exc!r}"
+            log.exception("stream failed to start")
         finally:
             for task in tasks:
                 task.cancel()
@@ -268,7 +272,21 @@ class StreamProgram:
         run = getattr(module, "sports_socket_run", None)
         if run is None:
             return []
-        return [("sports", run(self.config.sports_ws_url, stop, self.fence))]
+        return [("sports", self._sports_supervised(run, stop))]
+
+    async def _sports_supervised(self, run: Callable[..., Awaitable[None]], stop: asyncio.Event) -> None:
+        """The sports socket runs beside the price sockets: its failures restart it, not the price stream
+        (a stale fence still stops everything)."""
+        while not stop.is_set():
+            try:
+                await run(self.config.sports_ws_url, stop, self.fence)
+            except StaleFenceError:
+                raise
+            except Exception:
+                log.exception("sports socket failed; restarting it")
+            if not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 5)
 
     # --- loops -----------------------------------------------------------------------------------------
     async def _renew_loop(self) -> None:
@@ -370,16 +388,26 @@ class StreamProgram:
             return 0
         books, latest, counters = self.store.books, self.latest, self.counters
         changed: dict[str, TokenPrice] = {}
+        recheck: set[str] = set()
         for token in dirty:
             book = books.get(token)
             if book is None:
                 continue
-            verified = book.verify_pending()
+            # A mismatch gets a second look one window later before the REST repair: frames of one market
+            # travel on the sockets of both its tokens, so the explaining frame can be a moment behind.
+            second_look = token in self._suspects
+            verified = book.verify_pending(keep_on_mismatch=not second_look)
             if verified is True:
                 counters.hash_ok += 1
+                self._suspects.discard(token)
             elif verified is False:
-                counters.hash_mismatch += 1
-                self.resnapshot.request(token)
+                if second_look:
+                    self._suspects.discard(token)
+                    counters.hash_mismatch += 1
+                    self.resnapshot.request(token)
+                else:
+                    self._suspects.add(token)
+                    recheck.add(token)
             price = book_price(book)
             previous = latest.get(token)
             if (
@@ -390,6 +418,7 @@ class StreamProgram:
             ):
                 continue
             changed[token] = price
+        self.store.dirty.update(recheck)
         if not changed:
             return 0
         try:

@@ -135,3 +135,23 @@ def test_status_is_cluster_wide(api) -> None:
     assert status["listing"]["builds"] == 1 and status["games"]["live"] == 1
     assert Game.objects.count() == sum(status["games"].values())
     assert orjson.loads(orjson.dumps(status))  # plain JSON all the way down
+
+
+def test_redis_outage_degrades_to_persisted_prices_not_errors(service_env, spawn) -> None:
+    s = seed()
+    port = free_port()
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    spawn("daphne-noredis-api", daphne_argv(port), {**service_env, "REDIS_URL": dead})
+    base = f"http://127.0.0.1:{port}"
+    wait_until(lambda: httpx.get(f"{base}/health", timeout=2).status_code == 200, 40)
+
+    listing = get(base, "/api/games/frontend", live="true")
+    assert listing["games"][0]["homeTeam"]["probability"] == 60  # the persisted price
+    assert get(base, "/api/games/frontend", live="true") == listing
+    assert get(base, f"/api/games/{s.live.gamma_id}")["game"]["markets"][0]["structuredOutcomes"][1]["price"] == 60
+    assert get(base, f"/api/markets/{s.condition_id}")["market"]["conditionId"] == s.condition_id
+    assert get(base, f"/api/live-stats/{s.live.slug}")["stats"]["homeTeam"]["probability"] == 60
+    history = get(base, f"/api/price-history/{s.home_token}", interval="1d")
+    assert (history["source"], history["cached"]) == ("fallback", True)
+    status = get(base, "/api/games/status", 503)
+    assert status["success"] is False and "Redis unavailable" in status["error"]

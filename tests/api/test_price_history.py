@@ -1,10 +1,12 @@
-"""Price history: validation, our stored points when they cover the window, else the CLOB (a stand-in at
-the network edge) fetched once for many concurrent callers on two instances, cached, with fallback."""
+"""Price history: our stored points when they cover the window, else the CLOB (the simulator, or a
+stand-in at the network edge that logs every call) fetched once for many concurrent callers on two
+instances, cached, with a fallback to stored points when the upstream fails."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import sys
 from decimal import Decimal
 
@@ -12,6 +14,7 @@ import httpx
 import pytest
 
 from markets.models import PricePoint
+from simulator.testing import run_simulator
 from tests.conftest import daphne_argv, free_port, wait_until
 
 TOKEN = "71321045679252212594626385532706912750332728571942532289631379312455583992563"
@@ -89,3 +92,32 @@ def test_stored_points_serve_covered_windows_and_upstream_failures(stack) -> Non
     failed = httpx.get(f"{bases[1]}/api/price-history/999123", params={"interval": "1d"}, timeout=10).json()
     assert (failed["source"], failed["cached"]) == ("fallback", True)
     assert failed["history"] == [{"timestamp": int(now.timestamp()), "price": 0.25}]
+
+
+def _open_token(gamma_url: str) -> str:
+    for event in httpx.get(f"{gamma_url}/events", params={"closed": "false", "limit": 50}, timeout=10).json():
+        for market in event.get("markets", []):
+            if not market.get("closed"):
+                return json.loads(market["clobTokenIds"])[0]
+    raise AssertionError("the simulator listed no open market")
+
+
+def test_history_from_the_simulated_clob_and_its_failures(service_env, spawn) -> None:
+    with run_simulator(seed=3, rate=20, extra_args=("--games", "6")) as sim:
+        port = free_port()
+        spawn("daphne-ph-sim", daphne_argv(port), {**service_env, "CLOB_URL": sim.clob_url})
+        base = f"http://127.0.0.1:{port}"
+        wait_until(lambda: httpx.get(f"{base}/health", timeout=2).status_code == 200, 40)
+        token = _open_token(sim.gamma_url)
+
+        body = httpx.get(f"{base}/api/price-history/{token}", params={"interval": "1d", "fidelity": "30"},
+                         timeout=15).json()
+        assert (body["source"], body["cached"], body["fidelity"]) == ("upstream", False, 30)
+        stamps = [p["timestamp"] for p in body["history"]]
+        assert stamps == sorted(set(stamps)) and body["pointCount"] == len(stamps) > 0
+        assert all(0 <= p["price"] <= 1 for p in body["history"])
+        assert stamps[-1] - stamps[0] <= 86400 + 1800
+
+        sim.control("POST", "/_sim/faults", {"http_error_rate": 1.0})
+        failed = httpx.get(f"{base}/api/price-history/{token}", params={"interval": "6h"}, timeout=30).json()
+        assert (failed["source"], failed["cached"], failed["history"]) == ("fallback", True, [])

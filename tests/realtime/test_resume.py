@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 
 import pytest
@@ -20,10 +19,11 @@ class Publisher:
     def __init__(self) -> None:
         self.nba: list[dict] = []  # nba[k - 1] is the game published with sport:nba seq k
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     async def _run(self) -> None:
         i = 0
-        while True:
+        while not self._stopping:  # never cancelled mid-publish: the record must match what Redis stamped
             nba = game(f"n{i % 5}", "nba", price=i, sentAt=time.time())
             await game_events_publish_async([
                 {"type": "price_update", "game": nba},
@@ -38,9 +38,8 @@ class Publisher:
 
     async def stop(self) -> None:
         assert self._task is not None
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        self._stopping = True
+        await self._task
 
 
 async def _cut_and_resume(ports: list[int], cut_s: float) -> tuple[FeedClient, FeedClient, FeedClient, int, list]:

@@ -106,3 +106,33 @@ async def test_slow_client_does_not_delay_others_and_memory_stays_bounded(spawn,
     await pauser.close()
     for reader in readers:
         await reader.close()
+
+
+async def test_client_asking_without_reading_is_closed(spawn, service_env) -> None:
+    """Replies to requests bypass the drop-when-lagging rule (they are answers), but not without limit."""
+    port, proc = daphne_start(spawn, service_env, "daphne-asker", REALTIME_SLOW_CLIENT_BYTES=262144)
+    reader = FeedClient(port, "bystander")
+    await reader.connect()
+    await game_events_publish_async(  # a big `initial`: 10 games x 64 KB
+        [{"type": "game_added", "game": game(f"r{i}", price=i, pad=PAD)} for i in range(10)]
+    )
+    await reader.wait_for(lambda: len(reader.state["all"]) == 10)
+    server = psutil.Process(proc.proc.pid)
+    rss_before = server.memory_info().rss
+    asker = await _stalled_client(port)
+    closed = False
+    for _ in range(200):  # up to 130 MB of answers if nothing stopped it
+        try:
+            await asker.send('{"type":"refresh"}')
+        except websockets.ConnectionClosed:
+            closed = True
+            break
+        await asyncio.sleep(0.02)
+    if not closed:
+        with pytest.raises(websockets.ConnectionClosed):
+            while True:
+                await asyncio.wait_for(asker.recv(), 5)
+    assert server.memory_info().rss - rss_before < 30 * 1024 * 1024
+    await reader.send({"type": "ping"})
+    await reader.next_frame("heartbeat")  # the server is fine and still answering others
+    await reader.close()

@@ -85,3 +85,21 @@ def test_new_games_stream_without_reconnecting_other_sockets() -> None:
             assert all(len(s.assets) <= 40 for s in program.pool.sockets)
             stats = sim.control("GET", "/_sim/stats")
             assert stats["connected_sockets"]["market"] == len(program.pool.sockets)
+
+
+def test_silent_server_is_treated_as_stale_and_reconnected() -> None:
+    """The server stops answering the text PING: after `stale_after_s` without PONG the socket is dropped
+    and reopened (full resubscribe), and prices flow again."""
+    with run_simulator(seed=6, rate=200, extra_args=("--games", "3")) as sim:
+        tokens = games_ingest(sim)
+        config = program_config(sim, ping_every_s=0.3, stale_after_s=1.5)
+        with ProgramThread(config) as run:
+            program = run.program
+            assert program is not None
+            wait_until(lambda: program.counters.books >= len(tokens), 20)
+            connects = program.counters.connects
+            sim.control("POST", "/_sim/faults", json={"ignore_ping": True})
+            wait_until(lambda: program.counters.connects > connects, 10)
+            sim.control("POST", "/_sim/faults", json={"ignore_ping": False})
+            changes = program.counters.changes
+            wait_until(lambda: program.counters.changes > changes and all(s.ws for s in program.pool.sockets), 10)
