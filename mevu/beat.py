@@ -13,17 +13,22 @@ beat deletes it, so `/api/health` never counts a dead holder next to its success
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import threading
 import time
 from typing import Any
 
 from redbeat import RedBeatScheduler
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import LockNotOwnedError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from mevu.redis import redis_key, redis_sync
 from realtime.heartbeats import HEARTBEAT_EVERY_S, heartbeat_clear, heartbeat_write
 
 STATE_POLL_S = 0.5
+log = logging.getLogger("celery.beat")
 
 
 class LeaderRedBeatScheduler(RedBeatScheduler):
@@ -32,10 +37,31 @@ class LeaderRedBeatScheduler(RedBeatScheduler):
     def tick(self, *args: Any, **kwargs: Any) -> float:
         started = time.monotonic()
         # RedBeat extends the lock first and raises LockNotOwnedError if another beat took it.
-        interval = super().tick(*args, **kwargs)
+        try:
+            interval = super().tick(*args, **kwargs)
+        except (LockNotOwnedError, RedisConnectionError, RedisTimeoutError) as exc:
+            return self._lock_lost(exc)
         if self.lock_key and self.lock is not None:
             self.lock_held_until = started + float(self.lock_timeout)
         return interval
+
+    def _lock_lost(self, exc: Exception) -> float:
+        """Redis away, or the lock gone (Redis restarted empty / failed over, or this beat stalled past the
+        lock timeout): never schedule without the lock, and do not exit (RedBeat's default: a restart of
+        the process). Take the lock again once it is free, re-installing the schedule, which may have
+        vanished with Redis; else stay a standby. Found by tests/reliability/test_redis_restart.py."""
+        self.lock_held_until = 0.0
+        retry_s = min(float(self.max_interval), 1.0)
+        if self.lock is None or isinstance(exc, (RedisConnectionError, RedisTimeoutError)):
+            log.warning("beat: Redis unavailable (%s); not scheduling", exc)
+            return retry_s
+        try:
+            if self.lock.acquire(blocking=False):
+                log.warning("beat: lock was lost; re-acquired it, re-installing the schedule")
+                self.setup_schedule()
+        except (RedisConnectionError, RedisTimeoutError) as again:
+            log.warning("beat: Redis unavailable (%s); not scheduling", again)
+        return retry_s
 
     def holds_lock(self) -> bool:
         return self.lock is not None and time.monotonic() < self.lock_held_until

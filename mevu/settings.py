@@ -271,7 +271,7 @@ if _redbeat_options:
 CELERY_REDBEAT_KEY_PREFIX = f"{REDIS_PREFIX}:redbeat"
 CELERY_REDBEAT_LOCK_TIMEOUT = env_int("BEAT_LOCK_TIMEOUT_S", 10, minimum=3, maximum=600)
 # Also how often a standby beat retries the lock: failover after a crash <= lock timeout + this.
-CELERY_BEAT_MAX_LOOP_INTERVAL = max(1, CELERY_REDBEAT_LOCK_TIMEOUT // 5)
+CELERY_BEAT_MAX_LOOP_INTERVAL = max(1, CELERY_REDBEAT_LOCK_TIMEOUT // 10)
 
 # --- Polling intervals (seconds) -----------------------------------------------------------------
 SYNC_LEAGUES_EVERY_S = env_int("SYNC_LEAGUES_EVERY_S", 86400, minimum=5)

@@ -253,7 +253,7 @@ class Hub:
                     await self._load()
                     self.ready.set()
                 else:
-                    await self._catch_up(await topic_seq_read("all"))
+                    await self._reconnected(await topic_seq_read("all"))
                 backoff = 0.2
                 await self._listen(pubsub)
             except asyncio.CancelledError:
@@ -269,6 +269,17 @@ class Hub:
             finally:
                 await _quietly(pubsub.aclose())
                 await _quietly(client.aclose())
+
+    async def _reconnected(self, current: int) -> None:
+        """Back on the fan-out channel: catch up, or, if the sequence went BACKWARDS (Redis restarted empty
+        or failed over before replicating), reload and resync everyone; otherwise every new event would
+        look already seen. Found by tests/reliability/test_redis_restart.py."""
+        if current < self.last_all:
+            log.warning("realtime hub: sequence reset (%d < %d); reloading and resyncing", current, self.last_all)
+            await self._load()
+            self._resync_all("sequence_reset")
+            return
+        await self._catch_up(current)
 
     async def _listen(self, pubsub: Any) -> None:
         """Read the fan-out channel; PING when idle so a dead connection is noticed (then: reconnect, catch up)."""

@@ -12,9 +12,10 @@ from collections.abc import Iterable, Mapping
 
 from django.utils import timezone
 
-from games.frontend import frontend_game_build
+from games.frontend import GameHistory, frontend_game_build
 from games.gameviews import GameView, game_views_load
 from games.models import Game
+from games.selectors import game_histories_load
 from markets.models import Outcome
 from markets.prices import TokenPrice
 from realtime.publish import GameEvent, OutcomePrice
@@ -31,6 +32,9 @@ class GameIndex:
     views: dict[str, GameView] = dataclasses.field(default_factory=dict)
     tokens: dict[str, TokenRef] = dataclasses.field(default_factory=dict)
     loaded_at: dt.datetime | None = None
+    # Chart and 24 h reference per game, so price events carry the same chartData/percentChange as REST.
+    histories: dict[str, GameHistory] = dataclasses.field(default_factory=dict)
+    histories_at: dt.datetime | None = None
 
     def events_for(self, changed: Iterable[str], prices: Mapping[str, TokenPrice]) -> list[GameEvent]:
         """One `price_update` per affected game, with the full FrontendGame and the changed outcomes."""
@@ -51,7 +55,11 @@ class GameIndex:
                 }
             )
         return [
-            {"type": "price_update", "game": frontend_game_build(self.views[gid], prices), "outcomes": items}
+            {
+                "type": "price_update",
+                "game": frontend_game_build(self.views[gid], prices, self.histories.get(gid)),
+                "outcomes": items,
+            }
             for gid, items in outcomes.items()
         ]
 
@@ -65,7 +73,16 @@ def game_index_load(token_ids: Iterable[str]) -> GameIndex:
     )
     refs = {token: TokenRef(game_id, market_id) for token, market_id, game_id in rows}
     views = game_views_load({ref.game_id for ref in refs.values()}) if refs else {}
-    return GameIndex(views=views, tokens=refs, loaded_at=loaded_at)
+    return GameIndex(
+        views=views, tokens=refs, loaded_at=loaded_at, histories=histories_load(views, loaded_at),
+        histories_at=loaded_at,
+    )
+
+
+def histories_load(views: Mapping[str, GameView], now: dt.datetime) -> dict[str, GameHistory]:
+    """Probability histories of the views' games, keyed by Gamma id (one query)."""
+    by_pk = game_histories_load([view.pk for view in views.values()], now)
+    return {gid: by_pk[view.pk] for gid, view in views.items() if view.pk in by_pk}
 
 
 def game_views_changed_since(game_ids: Iterable[str], since: dt.datetime) -> tuple[dict[str, GameView], dt.datetime]:

@@ -19,6 +19,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import dataclasses
+import datetime as dt
 import importlib
 import logging
 import os
@@ -31,10 +32,11 @@ import orjson
 from django.conf import settings
 from django.db import close_old_connections, connections
 
+from games.listing import listing_invalidate_async
 from markets.prices import TokenPrice, prices_key
 from markets.stream.books import StreamCounters
 from markets.stream.feed import BookStore, book_price
-from markets.stream.gameindex import GameIndex, game_index_load, game_views_changed_since
+from markets.stream.gameindex import GameIndex, game_index_load, game_views_changed_since, histories_load
 from markets.stream.persist import FenceBehindError, fence_pg_advance, stream_prices_persist
 from markets.stream.resnapshot import Resnapshotter
 from markets.stream.sockets import SocketConfig, SocketPool
@@ -58,6 +60,9 @@ log = logging.getLogger("mevu.stream")
 
 LEASE_NAME = "stream"
 Publish = Callable[..., Awaitable[None]]
+
+
+HISTORY_REFRESH = dt.timedelta(seconds=60)  # chart buckets are ~75 min wide: a minute is fresh enough
 
 
 class LeaseLost(Exception):
@@ -370,6 +375,12 @@ class StreamProgram:
             if index is self.index:
                 index.views.update(views)
                 index.loaded_at = loaded_at
+            if index.histories_at is None or loaded_at - index.histories_at > HISTORY_REFRESH:
+                try:
+                    index.histories = await self.db.run(histories_load, dict(index.views), loaded_at)
+                    index.histories_at = loaded_at
+                except Exception as exc:  # charts keep their previous samples
+                    log.warning("game histories refresh failed: %r", exc)
 
     async def _window_loop(self) -> None:
         while True:
@@ -435,6 +446,10 @@ class StreamProgram:
         events = self.index.events_for(changed, latest)
         if events:
             await self._publish(events)
+        try:
+            await listing_invalidate_async()
+        except Exception as exc:  # the listing re-renders within its max age anyway
+            log.info("listing invalidation failed: %r", exc)
         return len(changed)
 
     async def _publish(self, events: Sequence[GameEvent]) -> None:
@@ -489,11 +504,24 @@ class StreamProgram:
         while True:
             try:
                 await fenced_set_async(self.fence, metrics_key(), orjson.dumps(self.metrics()), ttl_ms=15_000)
+                await fenced_hset_async(self.fence, redis_key("stream", "status"), self.status_fields())
             except StaleFenceError:
                 raise
             except Exception as exc:  # informational only
                 log.info("stream metrics write failed: %r", exc)
             await asyncio.sleep(1.0)
+
+    def status_fields(self) -> dict[str, str]:
+        """The summary /api/games/status shows: connected sockets, subscribed tokens, newest frame time."""
+        sockets = self.pool.status()
+        frames = [s["last_frame_ts"] for s in sockets if s.get("last_frame_ts")]
+        fields = {
+            "sockets": sum(1 for s in sockets if s["connected"]),
+            "subscribed": sum(int(s["assets"]) for s in sockets),
+            "last_frame_ts": max(frames) if frames else 0,
+            "token": self.lease.token if self.lease else 0,
+        }
+        return {name: str(value) for name, value in fields.items()}
 
     def metrics(self) -> dict[str, Any]:
         return {

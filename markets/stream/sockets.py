@@ -56,6 +56,7 @@ class MarketSocket:
         self.connects = 0
         self.connected_at: float | None = None
         self.last_pong = 0.0
+        self.last_frame_ms = 0  # wall clock of the newest frame: the upstream-lag signal operators watch
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -108,6 +109,7 @@ class MarketSocket:
         failures = 0
         while not self._closing:
             uptime = 0.0
+            began_ms = int(time.time() * 1000)
             try:
                 uptime = await self._session()
             except asyncio.CancelledError:
@@ -116,6 +118,12 @@ class MarketSocket:
                 log.info("socket %s error: %r", self.index, exc)
             if self._closing:
                 return
+            # A short session that delivered frames was cut by the upstream (Polymarket drops sockets):
+            # retry within ~2 s rather than backing off towards backoff_max_s, which froze prices for many
+            # seconds under drops every 5 s (tests/reliability/test_upstream_faults.py).
+            delivered = self.last_frame_ms >= began_ms
+            if delivered:
+                failures = min(failures, 2)
             failures = 0 if uptime >= self.config.stable_after_s else failures + 1
             await asyncio.sleep(backoff_delay(failures, self.config))
 
@@ -154,6 +162,7 @@ class MarketSocket:
         feed = self.store.feed
         while True:
             raw = await ws.recv(decode=False)
+            self.last_frame_ms = int(time.time() * 1000)
             if raw == b"PONG":
                 self.last_pong = time.monotonic()
                 continue
@@ -186,6 +195,7 @@ class MarketSocket:
             "connected": self.ws is not None,
             "connects": self.connects,
             "uptime_s": round(time.monotonic() - self.connected_at, 1) if self.connected_at else None,
+            "last_frame_ts": self.last_frame_ms or None,
         }
 
 

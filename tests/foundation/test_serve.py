@@ -18,8 +18,15 @@ from tests.conftest import free_port, wait_until
 HTTP_CHILD = "realtime.httpserver"  # daphne with a graceful drain
 
 
+def _cmdline(proc: psutil.Process) -> str:
+    try:
+        return " ".join(proc.cmdline())
+    except psutil.Error:  # a child that just exited (zombie until the supervisor reaps it)
+        return ""
+
+
 def _children(pid: int, needle: str) -> list[psutil.Process]:
-    return [p for p in psutil.Process(pid).children() if needle in " ".join(p.cmdline())]
+    return [p for p in psutil.Process(pid).children() if needle in _cmdline(p)]
 
 
 def test_serve_all_mode_runs_http_workers_and_beat(service_env, spawn) -> None:
@@ -59,8 +66,8 @@ def test_serve_all_mode_runs_http_workers_and_beat(service_env, spawn) -> None:
     # every child stops and the supervisor exits cleanly.
     all_children = psutil.Process(serve.proc.pid).children(recursive=True)
     direct = psutil.Process(serve.proc.pid).children()
-    http = {p.pid for p in direct if HTTP_CHILD in " ".join(p.cmdline())}
-    workers = {p.pid for p in direct if "celery" in " ".join(p.cmdline())}
+    http = {p.pid for p in direct if HTTP_CHILD in _cmdline(p)}
+    workers = {p.pid for p in direct if "celery" in _cmdline(p)}
     assert len(http) == 2 and len(workers) == 3
 
     async def sigterm_with_open_socket() -> dict[int, float]:

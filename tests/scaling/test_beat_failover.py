@@ -1,8 +1,8 @@
 """Beat runs once across the deployment: two real `celery beat` processes, one holds the RedBeat lock.
 
 The holder extends the lock (BEAT_LOCK_TIMEOUT_S=10) every tick; the standby retries every
-max-loop-interval (2 s). After SIGKILL the lock expires and the standby schedules within
-lock timeout + loop interval (<= 12 s); after SIGTERM the holder releases it and takeover takes <= 2 s.
+max-loop-interval (1 s). After SIGKILL the lock expires and the standby schedules within
+lock timeout + loop interval (<= 11 s); after SIGTERM the holder releases it and takeover takes <= 1 s.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from tests.conftest import wait_until
 from tests.scaling.harness import Server
 
 LOCK_TIMEOUT_S = 10
-LOOP_S = 2  # CELERY_BEAT_MAX_LOOP_INTERVAL = lock timeout // 5
+LOOP_S = 1  # CELERY_BEAT_MAX_LOOP_INTERVAL = lock timeout // 10
 
 
 def _beat(name: str, env: dict[str, str]) -> Server:
