@@ -10,6 +10,7 @@ from ninja.errors import HttpError
 from redis.exceptions import RedisError
 
 from games import selectors
+from games.frontend import FrontendGame
 from games.listing import PARAM_PATTERNS, listing_get, listing_params_parse, listing_response
 from games.livegame import team_out
 
@@ -28,46 +29,6 @@ class ErrorOut(Schema):
     field: str | None = None
 
 
-class FrontendTeamOut(Schema):
-    abbr: str
-    name: str
-    record: str
-    logo: str
-    probability: float
-    buyPrice: float
-    sellPrice: float
-    score: int | None = None
-    tennisScore: str | None = None
-    setsWon: int | None = None
-
-
-class FrontendGameOut(Schema):
-    id: str
-    slug: str
-    title: str
-    sport: str
-    league: str
-    status: str
-    kickoff: str | None
-    endDate: str | None
-    time: str
-    volume: str
-    liquidity: str
-    awayTeam: FrontendTeamOut
-    homeTeam: FrontendTeamOut
-    drawProbability: float | None = None
-    chartData: list[float]
-    percentChange: float
-    traders: int | None
-    spread: str
-    isLive: bool
-    ended: bool
-    quarter: str | None = None
-    gameTime: str | None = None
-    tennisScore: str | None = None
-    updatedAt: int
-
-
 class ListingOut(Schema):
     success: bool
     count: int
@@ -75,7 +36,7 @@ class ListingOut(Schema):
     page: int
     limit: int
     hasMore: bool
-    games: list[FrontendGameOut]
+    games: list[FrontendGame]
 
 
 class GameListOut(Schema):
@@ -95,7 +56,7 @@ class GameOut(Schema):
 
 class FrontendOneOut(Schema):
     success: bool
-    game: FrontendGameOut
+    game: FrontendGame
 
 
 class StatusOut(Schema):

@@ -10,7 +10,9 @@ import datetime as dt
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import NotRequired, TypedDict
+from typing import NotRequired
+
+from typing_extensions import TypedDict  # pydantic (the OpenAPI schema) requires this one before 3.12
 
 from games.gameviews import (
     GameView,
