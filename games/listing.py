@@ -33,7 +33,7 @@ import uuid
 from collections.abc import Mapping
 
 import orjson
-from django.db import close_old_connections, connections
+from django.db import DatabaseError, close_old_connections, connections
 from redis.exceptions import RedisError
 
 from games.frontend import frontend_game_build, game_views_load
@@ -134,6 +134,7 @@ class ListingBody:
     body: bytes
     gz: bytes
     etag: str  # content hash, without quotes
+    stale: bool = False  # served from this process's last copy while PostgreSQL is unavailable
 
     @classmethod
     def make(cls, version: int, body: bytes) -> ListingBody:
@@ -142,6 +143,12 @@ class ListingBody:
 
     def fresh(self, version: int) -> bool:
         return self.version == version and time.time() - self.built_at < MAX_AGE_S
+
+    def as_stale(self) -> ListingBody:
+        """This listing marked stale: `"stale": true` in the body, `X-Stale: 1` (listing_response)."""
+        body = b'{"stale":true,' + self.body[1:]
+        return dataclasses.replace(self, body=body, gz=gzip.compress(body, compresslevel=6, mtime=0),
+                                   etag=self.etag + "-stale", stale=True)
 
 
 def listing_render(params: ListingParams, now: dt.datetime | None = None) -> bytes:
@@ -228,6 +235,8 @@ def listing_response(
     use_gzip = gzip_accepted(accept_encoding)
     etag = f'"{entry.etag}-gz"' if use_gzip else f'"{entry.etag}"'
     headers = [("ETag", etag), ("Cache-Control", CACHE_CONTROL), ("Vary", "Accept-Encoding")]
+    if entry.stale:  # PostgreSQL unavailable: the last listing this process had; caches must not keep it
+        headers = [("ETag", etag), ("Cache-Control", "no-cache"), ("Vary", "Accept-Encoding"), ("X-Stale", "1")]
     if etag_matches(if_none_match, entry.etag):
         return 304, headers, b""
     headers.insert(0, ("Content-Type", "application/json"))
@@ -303,6 +312,9 @@ async def _version_flush() -> int:
 # --- Per-process state -------------------------------------------------------------------------------
 
 _local: collections.OrderedDict[str, ListingBody] = collections.OrderedDict()
+# True from a listing build failing on the database until one succeeds; the fast path defers to Django
+# meanwhile, so outdated listings go out marked stale.
+_database = {"failing": False}
 
 
 def _local_put(key: str, entry: ListingBody) -> None:
@@ -436,6 +448,8 @@ def listing_cached(params: ListingParams) -> ListingBody | None:
     entry = _local.get(params.key)
     if version is None or entry is None:
         return None
+    if entry.version != version and _database["failing"]:
+        return None  # rebuilds fail on the database: Django serves the last listing marked stale
     if entry.fresh(version):
         return entry
     age = time.time() - entry.built_at
@@ -545,6 +559,17 @@ async def listing_get(params: ListingParams) -> ListingBody:
                 current = _local.get(params.key)
                 if current is None or result.built_at >= current.built_at:
                     _local_put(params.key, result)
+                _database["failing"] = False
 
         task.add_done_callback(done)
-    return await asyncio.shield(task)
+    try:
+        return await asyncio.shield(task)
+    except DatabaseError as exc:
+        # PostgreSQL unavailable: keep serving this process's last listing, marked stale (docs/OPERATIONS.md
+        # "Failure modes"; tests/reliability/test_postgres_outage.py). Without one the API answers 503.
+        _database["failing"] = True
+        last = _local.get(params.key)
+        if last is None:
+            raise
+        log.warning("listing: database unavailable (%s); serving the last listing, stale", type(exc).__name__)
+        return last.as_stale()

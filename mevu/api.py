@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -63,6 +64,15 @@ def auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
 @api.exception_handler(Http404)
 def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return _error(request, 404, "Not found")
+
+
+@api.exception_handler(DatabaseError)
+def database_unavailable(request: HttpRequest, exc: DatabaseError) -> HttpResponse:
+    """PostgreSQL down or failing over: a retryable 503, not a 500 (docs/OPERATIONS.md "Failure modes")."""
+    log.warning("database unavailable on %s %s: %s", request.method, request.path, type(exc).__name__)
+    response = _error(request, 503, "Database temporarily unavailable; retry shortly")
+    response["Retry-After"] = "5"
+    return response
 
 
 @api.exception_handler(Exception)

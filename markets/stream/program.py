@@ -41,7 +41,7 @@ from markets.stream.persist import FenceBehindError, fence_pg_advance, stream_pr
 from markets.stream.resnapshot import Resnapshotter
 from markets.stream.sockets import SocketConfig, SocketPool
 from markets.tokenset import token_set_read, token_set_version
-from mevu.redis import redis_key
+from mevu.redis import redis_async, redis_key
 from realtime.errors import StaleFenceError
 from realtime.lease import (
     Fence,
@@ -52,7 +52,6 @@ from realtime.lease import (
     lease_acquire_async,
     lease_release_async,
     lease_renew,
-    lease_status,
 )
 from realtime.publish import GameEvent, game_events_publish_async
 
@@ -62,6 +61,8 @@ LEASE_NAME = "stream"
 Publish = Callable[..., Awaitable[None]]
 
 
+STANDBY_POLL_S = 0.25  # a stand-by retries the lease this often: takeover ≈ the lease TTL after a death
+STANDBY_TTL_S = 3
 HISTORY_REFRESH = dt.timedelta(seconds=60)  # chart buckets are ~75 min wide: a minute is fresh enough
 
 
@@ -132,24 +133,35 @@ class DbThread:
         self._pool.shutdown(wait=False)
 
 
-async def lease_acquire_waiting(config: StreamConfig) -> Lease | None:
-    """Take the lease now, or wait for it while its holder looks dead (stopped renewing).
+def standby_key() -> str:
+    return redis_key("stream", "standby")
 
-    The watchdog starts us when the lease is free or its holder missed two renewals; if the holder
-    renews again meanwhile it is alive and we give up (a second stream process is never useful).
+
+async def lease_acquire_waiting(config: StreamConfig, stop: asyncio.Event | None = None) -> Lease | None:
+    """Take the lease now, or stand by until it frees up, so takeover never waits for beat or a queue.
+
+    While standing by we advertise ourselves (a short-TTL key), so the watchdog keeps exactly one
+    stand-by and does not enqueue more. Returns None only when asked to stop.
     """
     ttl_ms = int(config.lease_ttl_s * 1000)
-    renew_s = config.lease_ttl_s / 3
-    deadline = time.monotonic() + config.lease_ttl_s + 1
-    while True:
-        lease = await lease_acquire_async(config.lease_name, config.holder, ttl_ms)
-        if lease is not None:
-            return lease
-        status = await asyncio.to_thread(lease_status, config.lease_name)
-        since = status.get("since_renewal_s")
-        if time.monotonic() > deadline or (since is not None and since < renew_s * 1.5):
-            return None
-        await asyncio.sleep(0.2)
+    stop = stop or asyncio.Event()
+    client = redis_async()
+    announced = False
+    try:
+        while not stop.is_set():
+            lease = await lease_acquire_async(config.lease_name, config.holder, ttl_ms)
+            if lease is not None:
+                return lease
+            with contextlib.suppress(Exception):  # advertising is best effort; acquisition is what counts
+                await client.set(standby_key(), config.holder, ex=STANDBY_TTL_S)
+                announced = True
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), STANDBY_POLL_S)
+        return None
+    finally:
+        if announced:
+            with contextlib.suppress(Exception):
+                await client.delete(standby_key())
 
 
 class StreamProgram:
@@ -178,10 +190,10 @@ class StreamProgram:
     # --- lifecycle -------------------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> str:
         """Hold the lease and stream until `stop` is set or the lease is lost; returns why it ended."""
-        self.lease = await lease_acquire_waiting(self.config)
+        self.lease = await lease_acquire_waiting(self.config, stop)
         if self.lease is None:
             await self.db.close()
-            return "lease held by another process"
+            return "stopped while standing by"
         log.info("stream lease acquired", extra={"token": self.lease.token, "holder": self.config.holder})
         tasks: list[asyncio.Task[Any]] = []
         lost = False

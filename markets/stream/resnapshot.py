@@ -99,22 +99,36 @@ class Resnapshotter:
                 now = time.monotonic()
                 for token in tokens:
                     self._last[token] = now
-                await self._fetch(client, tokens)
-                await asyncio.sleep(self.interval)
+                pause = await self._fetch(client, tokens)
+                await asyncio.sleep(max(self.interval, pause))
 
-    async def _fetch(self, client: httpx.AsyncClient, tokens: list[str]) -> None:
+    async def _fetch(self, client: httpx.AsyncClient, tokens: list[str]) -> float:
+        """One `/books` request; returns how long to wait before the next one (Retry-After on a 429).
+        Tokens of a failed request are queued again (found by tests/reliability/test_upstream_faults.py:
+        a 429 was answered by the next request 0.2 s later and its tokens were dropped)."""
         try:
             response = await client.post("/books", json=[{"token_id": t} for t in tokens])
             if response.status_code != 200:
                 log.info("re-snapshot of %s tokens: HTTP %s", len(tokens), response.status_code)
-                return
+                self._urgent.update(dict.fromkeys(tokens))
+                return _retry_after_s(response.headers.get("Retry-After")) if response.status_code == 429 else 0.0
             body: Any = response.json()
         except (httpx.HTTPError, ValueError) as exc:
             log.info("re-snapshot of %s tokens failed: %r", len(tokens), exc)
-            return
+            self._urgent.update(dict.fromkeys(tokens))
+            return 0.0
         for book in body if isinstance(body, list) else ():
             try:
                 if isinstance(book, dict) and self.store.apply_rest_book(book):
                     self.store.counters.resnapshots += 1
             except (KeyError, TypeError, ValueError):
                 self.store.counters.malformed += 1
+        return 0.0
+
+
+def _retry_after_s(value: str | None) -> float:
+    """Retry-After in seconds (delta form; an HTTP-date or garbage counts as 1 s), at most a minute."""
+    try:
+        return min(60.0, max(0.0, float(value or "")))
+    except ValueError:
+        return 1.0

@@ -1,8 +1,10 @@
 """Keeping exactly one stream program alive: the beat watchdog and the task's process plumbing.
 
 The watchdog (beat, every STREAM_WATCHDOG_EVERY_S) enqueues `markets.tasks.stream_run` when the lease
-is free or its holder stopped renewing. Duplicates are not piled up: a short "enqueued" marker (SET NX
-with a TTL, cleared by the task when it starts) and the queue length both have to say "nothing pending".
+is free, or when it is held but no stand-by waits for it: a stand-by (a second stream worker, usually in
+another `workers` instance) takes the lease as soon as it expires, so failover does not wait for beat's
+own failover. Duplicates are not piled up: a short "enqueued" marker (SET NX with a TTL, cleared by the
+task when it starts) and the queue length both have to say "nothing pending".
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 
-from markets.stream.program import LEASE_NAME, StreamProgram, stream_config_from_settings
+from markets.stream.program import LEASE_NAME, StreamProgram, standby_key, stream_config_from_settings
 from mevu.redis import redis_key, redis_sync
 from realtime.lease import lease_status
 
@@ -42,9 +44,9 @@ def stream_lease_needs_holder(status: dict[str, Any]) -> bool:
 def stream_watchdog_tick(enqueue: Callable[[], object]) -> str:
     """Enqueue one stream_run if needed; returns what it did (for logs and tests)."""
     status = lease_status(LEASE_NAME)
-    if not stream_lease_needs_holder(status):
-        return "held"
     client = redis_sync()
+    if not stream_lease_needs_holder(status) and client.exists(standby_key()):
+        return "held"
     if client.llen(stream_queue_key()) > 0:
         return "queued"
     marker_ttl_s = max(10, 3 * settings.STREAM_WATCHDOG_EVERY_S)

@@ -74,17 +74,22 @@ class RecordingProxy:
             return web.Response(status=upstream.status, body=body, headers=keep)
 
     def retry_after_violations(self) -> tuple[int, list[str]]:
-        """(429 answers followed by a retry of the same request, retries that came too early)."""
-        hits = list(self.hits)
+        """(429 answers followed by another request to the same API, those that came before Retry-After).
+
+        Retry-After applies to the client as a whole, so the next request to that API (/gamma or /clob),
+        whatever its path, must wait. Each API has one client here (the sports worker, the stream worker)."""
+        hits = sorted(self.hits, key=lambda h: h.at)
         followed, early = 0, []
         for index, hit in enumerate(hits):
             if hit.status != 429 or hit.retry_after is None:
                 continue
-            retry = next((h for h in hits[index + 1:] if h.path == hit.path), None)
+            api = hit.path.split("/")[1]
+            retry = next((h for h in hits[index + 1:] if h.path.split("/")[1] == api), None)
             if retry is None:
                 continue
             followed += 1
             gap = retry.at - hit.at
             if gap < hit.retry_after - 0.05:
-                early.append(f"{hit.path}: retried after {gap:.2f}s < Retry-After {hit.retry_after}s")
+                early.append(f"{hit.path} -> {retry.path}: next request after {gap:.2f}s < Retry-After "
+                             f"{hit.retry_after}s")
         return followed, early

@@ -20,8 +20,12 @@ from tests.stream.simhelpers import price_differences
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.django_db(transaction=True)]
 FAULT_WINDOW_S = 20.0
-FAULTS = {"drop_every_s": 5, "malformed_rate": 0.02, "http_error_rate": 0.1, "http_429_rate": 0.25,
-          "retry_after_s": 2, "latency_ms": 5000}
+# Two phases of 10 s. Sockets dropped every 5 s cannot be combined with 5 s of latency on the socket's
+# upgrade request: no connection would outlive its own handshake. So: drops + bad frames + 5xx/429 first,
+# then 5 s latency + bad frames + 5xx/429.
+FAULTS = {"drop_every_s": 5, "malformed_rate": 0.02, "http_error_rate": 0.1, "http_429_rate": 0.2,
+          "retry_after_s": 2, "latency_ms": 0}
+SLOW = {**FAULTS, "drop_every_s": 0, "latency_ms": 5000}
 NO_FAULTS = {"drop_every_s": 0, "malformed_rate": 0, "http_error_rate": 0, "http_429_rate": 0, "latency_ms": 0}
 
 
@@ -41,7 +45,11 @@ def test_upstream_faults_service_continues_and_converges(service_env) -> None:
                 sim.control("POST", "/_sim/faults", json=FAULTS)
                 faults_at = time.time()
                 statuses = []
+                slow = False
                 while time.time() - faults_at < FAULT_WINDOW_S:
+                    if not slow and time.time() - faults_at > FAULT_WINDOW_S / 2:
+                        sim.control("POST", "/_sim/faults", json=SLOW)
+                        slow = True
                     statuses.append(httpx.get(f"{base}/api/games/frontend", timeout=10).status_code)
                     statuses.append(httpx.get(f"{base}/api/health", timeout=10).status_code)
                     time.sleep(1.0)
@@ -60,18 +68,18 @@ def test_upstream_faults_service_continues_and_converges(service_env) -> None:
                 converged_s = time.time() - cleared_at
 
             assert set(statuses) == {200}, statuses  # REST kept serving throughout
-            # Prices keep flowing between drops. A reconnect itself can take a while here: the upgrade request
-            # also gets the 5 s latency and a 35% chance of 429/5xx (then the socket backs off).
-            assert len(during) > 20 and longest_gap < 15.0, (len(during), longest_gap)
+            # Prices keep flowing between drops (a reconnect meets 429/5xx 30% of the time, then backs off).
+            assert len(during) > 20 and longest_gap < 12.0, (len(during), longest_gap)
             assert stats["dropped_sockets"] >= 3  # the faults really hit
             upstream_statuses = [h.status for h in proxy.hits]
-            assert 429 in upstream_statuses  # 5xx are drawn too (10%), but a short run may see none
+            assert 429 in upstream_statuses and any(code >= 500 for code in upstream_statuses), [
+                (round(h.at, 1), h.path[:40], h.status) for h in proxy.hits]
             followed, early = proxy.retry_after_violations()
             assert followed >= 1 and early == [], early
             assert process_tree(app) == pids, "a process was restarted"
             print(f"\nUPSTREAM FAULTS price_updates_during={len(during)} longest_gap_s={longest_gap:.1f} "
                   f"dropped_sockets={stats['dropped_sockets']} upstream_requests={len(proxy.hits)} "
-                  f"upstream_5xx={sum(s >= 500 for s in upstream_statuses)} "
+                  f"upstream_5xx={sum(code >= 500 for code in upstream_statuses)} "
                   f"retries_after_429={followed} early_retries={len(early)} converged_s={converged_s:.1f}")
         finally:
             app.stop()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
+from markets.stream.program import lease_acquire_waiting, standby_key, stream_config_from_settings
 from markets.stream.watchdog import stream_queue_key, stream_task_started, stream_watchdog_tick
 from markets.tasks import stream_run, stream_watchdog
-from mevu.redis import redis_key, redis_sync
+from mevu.redis import redis_async, redis_key, redis_sync
 from realtime.lease import lease_acquire, lease_renew
 
 
@@ -26,11 +28,41 @@ def test_enqueues_once_when_free_and_not_again_while_pending() -> None:
     assert client.llen(stream_queue_key()) == 1
 
 
-def test_live_holder_is_left_alone_but_a_silent_one_gets_a_standby() -> None:
+def test_live_holder_gets_exactly_one_standby() -> None:
     lease = lease_acquire("stream", "holder", 3000)
     assert lease is not None and lease_renew(lease)
-    assert stream_watchdog_tick(_enqueue) == "held"
-    # The holder stops renewing (frozen or killed): after two missed renewals a stand-by is started,
-    # which takes over the moment the key expires.
-    redis_sync().hset(redis_key("lease", "stream", "info"), "renewed_ms", int(time.time() * 1000) - 2500)
+    # No stand-by waits for the lease yet: one is started, so a death never waits for beat's failover.
     assert stream_watchdog_tick(_enqueue) == "enqueued"
+    redis_sync().delete(stream_queue_key())
+    stream_task_started()
+    redis_sync().set(standby_key(), "worker-b:42", ex=3)  # the stand-by advertises itself while waiting
+    assert stream_watchdog_tick(_enqueue) == "held"
+    # The holder stops renewing (frozen or killed): the stand-by is already there, nothing more to start...
+    redis_sync().hset(redis_key("lease", "stream", "info"), "renewed_ms", int(time.time() * 1000) - 2500)
+    assert stream_watchdog_tick(_enqueue) in {"enqueued", "held"}
+    # ...and without a stand-by, one is started right away.
+    redis_sync().delete(standby_key(), stream_queue_key())
+    stream_task_started()
+    assert stream_watchdog_tick(_enqueue) == "enqueued"
+
+
+async def test_standby_waits_then_takes_the_lease_when_it_frees() -> None:
+    config = stream_config_from_settings(holder="standby:1", lease_ttl_s=1.0)
+    holder = lease_acquire("stream", "holder:0", 1000)
+    assert holder is not None
+    waiting = asyncio.create_task(lease_acquire_waiting(config))
+    await asyncio.sleep(0.6)
+    assert not waiting.done() and await redis_async().get(standby_key()) == b"standby:1"
+    lease = await asyncio.wait_for(waiting, 5)  # the holder never renews: its key expires after 1 s
+    assert lease is not None and lease.token > holder.token
+    assert await redis_async().get(standby_key()) is None
+
+
+async def test_standby_stops_when_asked() -> None:
+    config = stream_config_from_settings(holder="standby:2")
+    assert lease_acquire("stream", "holder:0", 10_000) is not None
+    stop = asyncio.Event()
+    waiting = asyncio.create_task(lease_acquire_waiting(config, stop))
+    await asyncio.sleep(0.3)
+    stop.set()
+    assert await asyncio.wait_for(waiting, 2) is None
