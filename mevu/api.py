@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from django.db import DatabaseError
+from django.db import DatabaseError, DataError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -67,12 +67,17 @@ def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 
 @api.exception_handler(DatabaseError)
-def database_unavailable(request: HttpRequest, exc: DatabaseError) -> HttpResponse:
-    """PostgreSQL down or failing over: a retryable 503, not a 500 (docs/OPERATIONS.md "Failure modes")."""
-    log.warning("database unavailable on %s %s: %s", request.method, request.path, type(exc).__name__)
-    response = _error(request, 503, "Database temporarily unavailable; retry shortly")
-    response["Retry-After"] = "5"
-    return response
+def database_error(request: HttpRequest, exc: DatabaseError) -> HttpResponse:
+    """PostgreSQL down or failing over: a retryable 503. PostgreSQL refusing a value (a NUL byte, an integer
+    out of range): the client's input, 400. Anything else stays a logged 500 (docs/OPERATIONS.md "Failure modes")."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        log.warning("database unavailable on %s %s: %s", request.method, request.path, type(exc).__name__)
+        response = _error(request, 503, "Database temporarily unavailable; retry shortly")
+        response["Retry-After"] = "5"
+        return response
+    if isinstance(exc, DataError):
+        return _error(request, 400, "Invalid input value")
+    return unexpected(request, exc)
 
 
 @api.exception_handler(Exception)

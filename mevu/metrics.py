@@ -196,6 +196,12 @@ def upstream_frame(source: str, frame_type: str, socket: str) -> None:
     UPSTREAM_LAST_FRAME.labels(source, socket).set(time.time())
 
 
+def upstream_http(api: str, status: int | None) -> None:
+    """Count one upstream REST call: outcome 2xx/3xx/4xx/5xx, 429 (rate limited) or transport_error."""
+    outcome = "transport_error" if status is None else "429" if status == 429 else f"{status // 100}xx"
+    UPSTREAM_HTTP.labels(api, outcome).inc()
+
+
 def backend_error(exc: BaseException) -> bool:
     """Count a Redis or PostgreSQL error once (also when wrapped by another exception); True if counted."""
     seen: set[int] = set()

@@ -1,4 +1,4 @@
-"""ASGI middleware: HTTP request metrics + JSON access log, WebSocket connection/frame metrics, `/metrics`.
+"""ASGI middleware: HTTP request metrics + JSON access log, WebSocket connection metrics, `/metrics`.
 
 It wraps the whole ASGI application (mevu/asgi.py), so every request is measured, also the ones that
 never reach Django. Route labels are Django URL templates ("api/games/<id>"), "static" for static files
@@ -92,9 +92,8 @@ class MetricsMiddleware:
             if message["type"] == "http.response.start" and status is None:
                 status = int(message["status"])
                 _latency_child(route, method).observe(time.perf_counter() - started)
-                if _is_event_stream(message):  # an SSE client: open until this call returns
-                    event_stream = True
-                    metrics.SSE_CONNECTIONS.inc()
+                # SSE (counted in mevu_sse_connections by realtime/sse.py): its end is access-logged.
+                event_stream = _is_event_stream(message)
             await send(message)
 
         app = metrics_endpoint if route == "metrics" else self.app
@@ -105,8 +104,6 @@ class MetricsMiddleware:
             failed = exc
             raise
         finally:
-            if event_stream:
-                metrics.SSE_CONNECTIONS.dec()
             if status is None:
                 # No response: the client went away (499, as nginx says) or the app crashed (500).
                 status = 499 if failed is None or isinstance(failed, asyncio.CancelledError) else 500
@@ -116,18 +113,14 @@ class MetricsMiddleware:
                 self._access_log(scope, route, status, time.perf_counter() - started, event_stream)
 
     async def _websocket(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        # Frames are counted by the realtime hub (it writes most of them straight to daphne's protocol,
+        # past this `send`); here: the connection's life.
         route = ws_route_label(scope["path"])
-        frames = metrics.WS_FRAMES_SENT.labels(route)
         opened_at: float | None = None
-        sent = 0
 
         async def send_counted(message: dict[str, Any]) -> None:
-            nonlocal opened_at, sent
-            kind = message["type"]
-            if kind == "websocket.send":
-                frames.inc()
-                sent += 1
-            elif kind == "websocket.accept" and opened_at is None:
+            nonlocal opened_at
+            if message["type"] == "websocket.accept" and opened_at is None:
                 opened_at = time.monotonic()
                 metrics.WS_CONNECTIONS.labels(route).inc()
                 metrics.WS_CONNECTIONS_OPENED.labels(route).inc()
@@ -140,10 +133,9 @@ class MetricsMiddleware:
                 metrics.WS_CONNECTIONS.labels(route).dec()
                 if self.access_log != "off":
                     log.info(
-                        "websocket closed %s after %.1fs, %d frames sent",
-                        scope["path"], time.monotonic() - opened_at, sent,
+                        "websocket closed %s after %.1fs", scope["path"], time.monotonic() - opened_at,
                         extra={"route": route, "duration_s": round(time.monotonic() - opened_at, 3),
-                               "frames_sent": sent, "client": _client(scope)},
+                               "client": _client(scope)},
                     )
 
     def _access_log(

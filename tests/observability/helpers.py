@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import orjson
 from prometheus_client.parser import text_string_to_metric_families
@@ -37,11 +39,17 @@ def total(samples: Samples, name: str, **labels: str) -> float:
 BANNER_PREFIXES = ("MEVU live board:", "  ", "mevu: APP_MODE=")
 
 
-def json_log_lines(text: str) -> list[dict[str, object]]:
+# The bundled simulator (a stand-in for Polymarket in dev and tests, never run in production) logs text.
+SIMULATOR_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ simulator")
+
+
+def json_log_lines(text: str, *, simulator: bool = False) -> list[dict[str, object]]:
     """Every line of a JSON-mode process log, parsed; fails on any line that is neither JSON nor banner."""
     lines: list[dict[str, object]] = []
     for raw in text.splitlines():
         if not raw.strip() or raw.startswith(BANNER_PREFIXES):
+            continue
+        if simulator and SIMULATOR_LINE.match(raw):
             continue
         assert raw.startswith("{"), f"non-JSON log line: {raw!r}"
         payload = orjson.loads(raw)

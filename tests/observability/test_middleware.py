@@ -72,28 +72,7 @@ async def test_metrics_endpoint_serves_text_format_but_not_to_proxied_requests()
     assert sent[0]["status"] == 405
 
 
-async def test_sse_streams_are_open_connections_until_the_response_ends() -> None:
-    release = asyncio.Event()
-
-    async def app(scope: dict, receive: Any, send: Any) -> None:
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"text/event-stream; charset=utf-8")]})
-        await release.wait()
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-    before = _get(metrics.SSE_CONNECTIONS)
-    task = asyncio.create_task(_call(MetricsMiddleware(app), _http_scope("/api/games/stream")))
-    for _ in range(100):
-        await asyncio.sleep(0.01)
-        if _get(metrics.SSE_CONNECTIONS) == before + 1:
-            break
-    assert _get(metrics.SSE_CONNECTIONS) == before + 1
-    release.set()
-    await task
-    assert _get(metrics.SSE_CONNECTIONS) == before
-
-
-async def test_websocket_connections_and_frames_are_counted_per_route() -> None:
+async def test_websocket_connections_are_counted_per_route_while_open() -> None:
     inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     outbox: list[dict[str, Any]] = []
     connected = asyncio.Event()
@@ -110,7 +89,7 @@ async def test_websocket_connections_and_frames_are_counted_per_route() -> None:
         outbox.append(message)
 
     scope = {"type": "websocket", "path": "/ws/games", "headers": [], "client": ("127.0.0.1", 9)}
-    opened, frames = _get(metrics.WS_CONNECTIONS_OPENED, "ws/games"), _get(metrics.WS_FRAMES_SENT, "ws/games")
+    opened = _get(metrics.WS_CONNECTIONS_OPENED, "ws/games")
     live = _get(metrics.WS_CONNECTIONS, "ws/games")
     await inbox.put({"type": "websocket.connect"})
     task = asyncio.create_task(MetricsMiddleware(app)(scope, inbox.get, send))
@@ -120,7 +99,6 @@ async def test_websocket_connections_and_frames_are_counted_per_route() -> None:
     await asyncio.wait_for(task, 5)
     assert _get(metrics.WS_CONNECTIONS, "ws/games") == live
     assert _get(metrics.WS_CONNECTIONS_OPENED, "ws/games") == opened + 1
-    assert _get(metrics.WS_FRAMES_SENT, "ws/games") == frames + 3
     assert [m["type"] for m in outbox] == ["websocket.accept"] + ["websocket.send"] * 3
 
 
@@ -171,3 +149,15 @@ async def test_access_log_has_a_line_per_notable_request_not_per_request(caplog)
     [fast] = await lines(every, "/static/x.css")
     assert fast.status == 200 and fast.route == "static"
     assert await lines(every, "/health") == []  # probes: DEBUG only, even in "all"
+
+
+async def test_the_end_of_an_event_stream_is_access_logged(caplog) -> None:
+    async def app(scope: dict, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/event-stream; charset=utf-8")]})
+        await send({"type": "http.response.body", "body": b"data: {}\n\n", "more_body": False})
+
+    caplog.set_level("INFO", logger="mevu.access")
+    await _call(MetricsMiddleware(app), _http_scope("/api/games/stream"))
+    [line] = [r for r in caplog.records if r.name == "mevu.access"]
+    assert line.route == "api/games/stream" and line.status == 200

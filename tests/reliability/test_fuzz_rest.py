@@ -34,13 +34,14 @@ def test_rest_fuzzing_thousand_cases_no_server_error(service_env, spawn) -> None
     schema = httpx.get(f"{base}/api/openapi.json", timeout=10).json()
     operations = len([op for ops in schema["paths"].values() for op in ops])
     assert operations >= 15
-    # The coverage phase adds its own cases on top of --max-examples (87/operation gave 1,846 in all).
+    # One worker: with two, hypothesis' lambda-source parsing (not thread-safe) crashed schemathesis about
+    # one run in five. The coverage phase adds its own cases on top of --max-examples (87/operation gave 1,846 in all).
     per_operation = -(-MIN_CASES * 3 // 4 // operations)
 
     ARTIFACTS.mkdir(exist_ok=True)
     run = subprocess.run(
         [str(SCHEMATHESIS), "run", f"{base}/api/openapi.json", "--checks", "not_a_server_error",
-         "--mode", "all", "--max-examples", str(per_operation), "--seed", "9", "--workers", "2",
+         "--mode", "all", "--max-examples", str(per_operation), "--seed", "9", "--workers", "1",
          "--request-timeout", "20", "--generation-database", "none", "--suppress-health-check", "all",
          "--no-color", "--report", "junit", "--report-dir", str(ARTIFACTS / f"schemathesis-rel-{port}")],
         capture_output=True, text=True, timeout=180,
