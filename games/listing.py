@@ -39,6 +39,7 @@ from redis.exceptions import RedisError
 from games.frontend import frontend_game_build, game_views_load
 from games.selectors import GameFilter, game_histories_load, games_listing_page
 from markets.prices import prices_read
+from mevu import metrics
 from mevu.dbrouter import replica_reads
 from mevu.redis import redis_async, redis_key, redis_sync
 
@@ -183,7 +184,9 @@ def listing_render(params: ListingParams, now: dt.datetime | None = None) -> byt
 _builder = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="listing-build")
 
 
+@metrics.LISTING_BUILD_SECONDS.labels("frontend").time()
 def _render_in_thread(params: ListingParams) -> bytes:
+    metrics.LISTING_BUILDS.labels("frontend").inc()
     close_old_connections()
     try:
         # Read-only: served by the read replica when DATABASE_REPLICA_URL is set and healthy.
@@ -505,6 +508,7 @@ async def _obtain(cluster: _Cluster, params: ListingParams, version: int) -> Lis
         while True:
             found = await _result_read(flight)
             if found is not None and found.fresh(version):
+                metrics.LISTING_SINGLEFLIGHT_WAITS.labels("frontend").inc()  # built by another process
                 return found
             token = uuid.uuid4().hex
             if await client.set(lock, token, nx=True, px=LOCK_MS):
@@ -546,7 +550,10 @@ async def listing_get(params: ListingParams) -> ListingBody:
         if entry is not None and entry.fresh(version):
             return entry
     flight = (params.key, version)
+    metrics.LISTING_CACHE.labels("frontend", "miss").inc()
     task = cluster.inflight.get(flight)
+    if task is not None:  # another request of this process is building it
+        metrics.LISTING_SINGLEFLIGHT_WAITS.labels("frontend").inc()
     if task is None:
         work = _build_local(params, version) if version == DEGRADED else _obtain(cluster, params, version)
         task = cluster.loop.create_task(work)

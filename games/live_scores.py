@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from games import rules
 from games.models import Game
+from mevu import metrics
 from realtime.errors import StaleFenceError
 from realtime.publish import Fence
 
@@ -216,6 +217,7 @@ class LiveScores:
             frame = orjson.loads(text)
         except orjson.JSONDecodeError:
             self.skipped += 1
+            metrics.UPSTREAM_MALFORMED.labels("sports").inc()
             return
         if not isinstance(frame, dict) or not isinstance(frame.get("gameId"), int) or "score" not in frame:
             self.skipped += 1
@@ -296,6 +298,7 @@ async def _read(ws: Any, state: LiveScores, stop: asyncio.Event, flusher: asynci
         async for message in ws:
             text = message.decode(errors="replace") if isinstance(message, bytes) else message
             stripped = text.strip()
+            metrics.upstream_frame("sports", "ping" if stripped in ("ping", "PING") else "score", "0")
             if stripped in ("ping", "PING"):
                 await ws.send("pong" if stripped == "ping" else "PONG")
                 continue
@@ -328,6 +331,7 @@ async def sports_socket_run(url: str, stop: asyncio.Event, fence: Fence | None =
             if stop.is_set() or flusher.done():
                 break
             failures += 1
+            metrics.UPSTREAM_RECONNECTS.labels("sports").inc()
             delay = min(MAX_BACKOFF_S, 0.5 * 2 ** min(failures, 10)) * (0.5 + random.random() / 2)
             waiter = asyncio.ensure_future(stop.wait())
             await asyncio.wait([waiter, flusher], timeout=delay, return_when=asyncio.FIRST_COMPLETED)

@@ -25,6 +25,7 @@ from games.parse import BadPayload, GameRow, NotAGame
 from games.rules import TeamIndex, TeamRef
 from games.upstream import GammaClient, UpstreamError
 from markets.models import Market, Outcome
+from mevu import metrics
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ class SyncReport:
 
     def skip(self, what: str, item_id: object, problem: str) -> None:
         self.skipped += 1
+        metrics.INGEST_SKIPPED.labels(what).inc()
         self.errors.append(f"{what} {item_id}: {problem}")
         log.warning("skipped bad upstream %s %s: %s", what, item_id, problem, extra={"item_id": str(item_id)})
 
@@ -134,6 +136,7 @@ def leagues_sync(client: GammaClient) -> SyncReport:
         if unfollowed:
             League.objects.filter(code__in=unfollowed).update(followed=False)
     report.upserted += len(writes) + len(unfollowed)
+    metrics.INGEST_UPSERTS.labels("league").inc(len(writes) + len(unfollowed))
     return report
 
 
@@ -181,6 +184,7 @@ def teams_sync(client: GammaClient, league: League) -> SyncReport:
                 update_fields=["league", *TEAM_FIELDS, "updated_at"],
             )
     report.upserted += len(writes)
+    metrics.INGEST_UPSERTS.labels("team").inc(len(writes))
     return report
 
 
@@ -351,6 +355,7 @@ def games_upsert(rows: Sequence[GameRow], league: League, now: datetime, report:
         rows_upsert(Outcome, "token_id", outcome_writes)
         _probabilities_record(rows, game_pk, now)
     report.upserted += len(game_writes)
+    metrics.INGEST_UPSERTS.labels("game").inc(len(game_writes))
     report.unchanged += len(by_id) - len(game_writes)
 
 

@@ -14,6 +14,8 @@ import httpx
 import orjson
 from django.conf import settings
 
+from mevu import metrics
+
 log = logging.getLogger(__name__)
 
 HEADERS = {
@@ -103,8 +105,10 @@ class GammaClient:
             try:
                 response = self._http.get(path, params=params)
             except httpx.TransportError as exc:  # connect/read errors and timeouts
+                metrics.upstream_http("gamma", None)
                 problem = f"{type(exc).__name__}: {exc}"
             else:
+                metrics.upstream_http("gamma", response.status_code)
                 if response.status_code < 400:
                     try:
                         return orjson.loads(response.content)

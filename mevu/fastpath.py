@@ -28,6 +28,7 @@ from games.listing import (
     listing_params_parse,
     listing_response,
 )
+from mevu import metrics
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -122,6 +123,7 @@ class ListingFastPath:
         entry = listing_cached(params)
         if entry is None:
             return None
+        metrics.LISTING_CACHE.labels("frontend", "hit").inc()
         key = (entry.etag, entry.built_at, headers.get(b"accept-encoding"), headers.get(b"if-none-match"),
                headers.get(b"origin"), headers.get(b"access-control-request-private-network"), secure)
         answer = self.answers.get(key)

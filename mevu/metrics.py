@@ -136,6 +136,10 @@ UPSTREAM_HTTP = Counter(
     ["api", "outcome"],
 )
 PRICES_WRITTEN = Counter("mevu_prices_written_total", "Token prices written to the shared price hash.")
+STREAM_LOOP_LAG = Gauge(
+    "mevu_stream_loop_lag_max_seconds", "Longest event-loop stall of the stream program since it started.",
+    multiprocess_mode="livemax",
+)
 STREAM_EVENTS = Counter(
     "mevu_stream_events_total",
     "Stream program bookkeeping, by kind: duplicates, stale, unknown_asset, hash_ok, hash_mismatch, "

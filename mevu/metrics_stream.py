@@ -9,15 +9,18 @@ Celery process lives on, so its "live" gauges would otherwise keep claiming the 
 
 from __future__ import annotations
 
+import logging
 import time
 import weakref
 from typing import Any
 
 from mevu import metrics
 
+log = logging.getLogger("mevu.metrics")
 SOURCE = "clob"
 # StreamCounters field -> upstream message type (mevu_upstream_frames_total{type}).
 FRAME_FIELDS = {"books": "book", "changes": "price_change", "trades": "last_trade_price", "non_json": "text"}
+GAUGE_EXTRAS = {"loop_lag_max_ms"}  # StreamCounters.extra entries that are not event counts
 EVENT_FIELDS = ("duplicates", "stale", "unknown_asset", "hash_ok", "hash_mismatch", "resnapshots", "published",
                 "publish_errors", "persisted")
 
@@ -36,7 +39,7 @@ def stream_metrics_export(program: Any) -> None:
     for field, frame_type in FRAME_FIELDS.items():
         if delta(field):
             metrics.UPSTREAM_FRAMES.labels(SOURCE, frame_type).inc(delta(field))
-    for field in set(program.counters.extra):  # other event types the socket sent (new_market, ...)
+    for field in set(program.counters.extra) - GAUGE_EXTRAS:  # other event types (new_market, ...)
         if delta(field):
             label = field if field in metrics.CLOB_FRAME_TYPES else "other"
             metrics.UPSTREAM_FRAMES.labels(SOURCE, label).inc(delta(field))
@@ -51,19 +54,25 @@ def stream_metrics_export(program: Any) -> None:
     sockets = list(program.pool.sockets)
     metrics.UPSTREAM_SOCKETS.labels(SOURCE).set(sum(1 for s in sockets if s.ws is not None))
     metrics.UPSTREAM_TOKENS.set(len(program.pool.owner))
-    offset = time.time() - time.monotonic()  # monotonic stamps -> wall clock
+    offset = time.time() - time.monotonic()  # monotonic PONG stamps -> wall clock
     for sock in sockets:
-        heard = max(getattr(sock, "last_frame_at", 0.0) or 0.0, sock.last_pong or 0.0)
+        # Any message, PONG included (wall-clock ms); older programs only stamped PONGs (monotonic).
+        heard = (getattr(sock, "last_frame_ms", 0) or 0) / 1000
+        heard = heard or (sock.last_pong + offset if sock.last_pong else 0.0)
         if sock.ws is not None and heard:
-            metrics.UPSTREAM_LAST_FRAME.labels(SOURCE, str(sock.index)).set(heard + offset)
+            metrics.UPSTREAM_LAST_FRAME.labels(SOURCE, str(sock.index)).set(heard)
+    metrics.STREAM_LOOP_LAG.set(program.counters.extra.get("loop_lag_max_ms", 0) / 1000)
     if program.lease is not None:
         metrics.LEASE_HELD.labels(program.lease.name).set(1)
         metrics.LEASE_FENCE.labels(program.lease.name).set(program.lease.token)
 
 
 def stream_metrics_end(program: Any) -> None:
-    """The program stopped: this process holds nothing any more."""
-    stream_metrics_export(program)  # the last counter increases
+    """The program stopped: this process holds nothing any more. Never raises (called during cleanup)."""
+    try:
+        stream_metrics_export(program)  # the last counter increases
+    except Exception:
+        log.exception("stream metrics: final export failed")
     metrics.UPSTREAM_SOCKETS.labels(SOURCE).set(0)
     metrics.UPSTREAM_TOKENS.set(0)
     metrics.LEASE_HELD.labels(program.config.lease_name).set(0)

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mevu import metrics
 from mevu.redis import redis_async, redis_key, redis_sync
 from realtime.errors import StaleFenceError  # one class shared with realtime.publish
 
@@ -177,6 +178,7 @@ def fenced_hset(fence: Fence, key: str, mapping: Mapping[str, bytes | str]) -> i
         return int(redis_sync().eval(_FENCED_HSET, 2, fence_key(fence[0]), key, fence[1], *_flatten(mapping)))
     except Exception as exc:
         if _is_stale(exc):
+            metrics.STALE_FENCE_REJECTIONS.labels(fence[0]).inc()
             raise StaleFenceError(f"lease {fence[0]!r}: token {fence[1]} rejected") from exc
         raise
 
@@ -189,6 +191,7 @@ async def fenced_hset_async(fence: Fence, key: str, mapping: Mapping[str, bytes 
         return int(await redis_async().eval(_FENCED_HSET, 2, fence_key(fence[0]), key, fence[1], *args))
     except Exception as exc:
         if _is_stale(exc):
+            metrics.STALE_FENCE_REJECTIONS.labels(fence[0]).inc()
             raise StaleFenceError(f"lease {fence[0]!r}: token {fence[1]} rejected") from exc
         raise
 
@@ -198,6 +201,7 @@ async def fenced_set_async(fence: Fence, key: str, value: bytes | str, ttl_ms: i
         await redis_async().eval(_FENCED_SET, 2, fence_key(fence[0]), key, fence[1], value, ttl_ms)
     except Exception as exc:
         if _is_stale(exc):
+            metrics.STALE_FENCE_REJECTIONS.labels(fence[0]).inc()
             raise StaleFenceError(f"lease {fence[0]!r}: token {fence[1]} rejected") from exc
         raise
 

@@ -41,6 +41,8 @@ from markets.stream.persist import FenceBehindError, fence_pg_advance, stream_pr
 from markets.stream.resnapshot import Resnapshotter
 from markets.stream.sockets import SocketConfig, SocketPool
 from markets.tokenset import token_set_read, token_set_version
+from mevu import metrics
+from mevu.metrics_stream import stream_metrics_end, stream_metrics_export
 from mevu.redis import redis_async, redis_key
 from realtime.errors import StaleFenceError
 from realtime.lease import (
@@ -195,6 +197,7 @@ class StreamProgram:
             await self.db.close()
             return "stopped while standing by"
         log.info("stream lease acquired", extra={"token": self.lease.token, "holder": self.config.holder})
+        metrics.LEASE_TAKEOVERS.labels(self.lease.name).inc()
         tasks: list[asyncio.Task[Any]] = []
         lost = False
         try:
@@ -244,6 +247,7 @@ class StreamProgram:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await self.pool.close()
+            stream_metrics_end(self)
             if not lost:
                 await self._final_flush()
                 with contextlib.suppress(Exception):
@@ -341,10 +345,12 @@ class StreamProgram:
             try:
                 renewed = lease_renew(lease)
             except Exception as exc:  # Redis unreachable: the lease may expire under us
+                metrics.LEASE_RENEWALS.labels(lease.name, "error").inc()
                 if time.monotonic() - last_ok > self.config.lease_ttl_s - period / 2:
                     report(f"renewal failing: {exc!r}")
                     return
                 continue
+            metrics.LEASE_RENEWALS.labels(lease.name, "ok" if renewed else "lost").inc()
             if not renewed:
                 report("renewal refused: another holder has the lease")
                 return
@@ -454,6 +460,7 @@ class StreamProgram:
             log.warning("price hash write failed: %r", exc)
             return 0
         latest.update(changed)
+        metrics.PRICES_WRITTEN.inc(len(changed))
         self.persist_pending.update(changed)
         events = self.index.events_for(changed, latest)
         if events:
@@ -517,6 +524,7 @@ class StreamProgram:
             try:
                 await fenced_set_async(self.fence, metrics_key(), orjson.dumps(self.metrics()), ttl_ms=15_000)
                 await fenced_hset_async(self.fence, redis_key("stream", "status"), self.status_fields())
+                stream_metrics_export(self)  # Prometheus (mevu/metrics_stream.py)
             except StaleFenceError:
                 raise
             except Exception as exc:  # informational only

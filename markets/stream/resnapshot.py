@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from markets.stream.feed import BookStore
+from mevu import metrics
 
 log = logging.getLogger("mevu.stream.resnapshot")
 
@@ -108,12 +109,15 @@ class Resnapshotter:
         a 429 was answered by the next request 0.2 s later and its tokens were dropped)."""
         try:
             response = await client.post("/books", json=[{"token_id": t} for t in tokens])
+            metrics.upstream_http("clob", response.status_code)
             if response.status_code != 200:
                 log.info("re-snapshot of %s tokens: HTTP %s", len(tokens), response.status_code)
                 self._urgent.update(dict.fromkeys(tokens))
                 return _retry_after_s(response.headers.get("Retry-After")) if response.status_code == 429 else 0.0
             body: Any = response.json()
         except (httpx.HTTPError, ValueError) as exc:
+            if isinstance(exc, httpx.TransportError):
+                metrics.upstream_http("clob", None)
             log.info("re-snapshot of %s tokens failed: %r", len(tokens), exc)
             self._urgent.update(dict.fromkeys(tokens))
             return 0.0

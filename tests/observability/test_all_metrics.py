@@ -20,7 +20,8 @@ def test_all_mode_metrics_show_prices_flowing_to_clients(service_env, spawn) -> 
     port = free_port()
     env = {**service_env, "APP_MODE": "all", "WORKER_COUNT": "1", "PORT": str(port), "BIND_HOST": "127.0.0.1",
            "LOG_FORMAT": "json", "MEVU_UPSTREAM": "sim", "SIM_ARGS": "--games 6 --rate 200 --seed 5",
-           "SYNC_GAMES_EVERY_S": "5", "SYNC_LIVE_GAMES_EVERY_S": "5", "STREAM_WATCHDOG_EVERY_S": "1"}
+           "SYNC_LEAGUES_EVERY_S": "5", "SYNC_TEAMS_EVERY_S": "5", "SYNC_GAMES_EVERY_S": "5",
+           "SYNC_LIVE_GAMES_EVERY_S": "5", "STREAM_WATCHDOG_EVERY_S": "1"}
     serve = spawn("obs-all", [sys.executable, "manage.py", "serve"], env)
     base = f"http://127.0.0.1:{port}"
     url = f"{base}/metrics"

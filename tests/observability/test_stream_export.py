@@ -38,6 +38,7 @@ def test_counter_deltas_are_exported_once_and_gauges_follow_the_program(program:
     store.feed(b'{"event_type":"price_chan')
     store.feed(b'{"event_type":"surprise_event","asset_id":"t1"}')
     program.counters.hash_mismatch += 2
+    program.counters.extra["loop_lag_max_ms"] = 250  # a gauge, not an event type
     program.lease = Lease("stream", "metrics-test", 41, 10_000)
 
     stream_metrics_export(program)
@@ -47,6 +48,7 @@ def test_counter_deltas_are_exported_once_and_gauges_follow_the_program(program:
     assert _get(metrics.UPSTREAM_MALFORMED, "clob") == malformed_before + 1
     assert _get(metrics.UPSTREAM_FRAMES, "clob", "other") == other_before + 1
     assert _get(metrics.STREAM_EVENTS, "hash_mismatch") == mismatch_before + 2
+    assert _get(metrics.STREAM_LOOP_LAG) == 0.25
     assert _get(metrics.LEASE_HELD, "stream") == 1 and _get(metrics.LEASE_FENCE, "stream") == 41
 
     stream_metrics_end(program)
@@ -59,7 +61,8 @@ async def test_connected_sockets_report_when_they_last_heard_from_upstream(progr
     import time
 
     sock = MarketSocket(3, program.config.sockets, program.store)
-    sock.last_pong = time.monotonic() - 12  # its last PONG, 12 s ago
+    sock.last_pong = time.monotonic() - 30
+    sock.last_frame_ms = int((time.time() - 12) * 1000)  # its last message, 12 s ago
     sock.ws = object()  # type: ignore[assignment]  # connected (the exporter only asks whether it is)
     program.pool.sockets.append(sock)
     program.pool.owner.update({"a": sock, "b": sock})

@@ -19,13 +19,17 @@ from tests.reliability.stack import process_tree, stack_env, stack_ready, stack_
 from tests.stream.simhelpers import price_differences
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.django_db(transaction=True)]
-FAULT_WINDOW_S = 20.0
-# Two phases of 10 s. Sockets dropped every 5 s cannot be combined with 5 s of latency on the socket's
-# upgrade request: no connection would outlive its own handshake. So: drops + bad frames + 5xx/429 first,
-# then 5 s latency + bad frames + 5xx/429.
-FAULTS = {"drop_every_s": 5, "malformed_rate": 0.02, "http_error_rate": 0.1, "http_429_rate": 0.2,
-          "retry_after_s": 2, "latency_ms": 0}
-SLOW = {**FAULTS, "drop_every_s": 0, "latency_ms": 5000}
+# Phases (20 s in all). Sockets dropped every 5 s and 2% malformed frames throughout the first 10 s, while
+# REST answers 429 (Retry-After: 2) to EVERY request for 3 s (so the retry spacing is measured in every
+# run), then 30% 5xx and 20% 429. Drops cannot be combined with 5 s of latency on the socket's upgrade
+# request (no connection would outlive its own handshake), so the last 10 s: 5 s latency + 5xx/429.
+BASE = {"drop_every_s": 5, "malformed_rate": 0.02, "retry_after_s": 2, "latency_ms": 0}
+PHASES = [
+    (3.0, {**BASE, "http_429_rate": 1.0, "http_error_rate": 0.0}),
+    (7.0, {**BASE, "http_429_rate": 0.2, "http_error_rate": 0.3}),
+    (10.0, {**BASE, "drop_every_s": 0, "http_429_rate": 0.2, "http_error_rate": 0.1, "latency_ms": 5000}),
+]
+FAULT_WINDOW_S = sum(duration for duration, _ in PHASES)
 NO_FAULTS = {"drop_every_s": 0, "malformed_rate": 0, "http_error_rate": 0, "http_429_rate": 0, "latency_ms": 0}
 
 
@@ -42,17 +46,15 @@ def test_upstream_faults_service_continues_and_converges(service_env) -> None:
                 wait_until(lambda: any(e["type"] == "price_update" for _, e in ws.events()), 60)
                 pids = process_tree(app)
 
-                sim.control("POST", "/_sim/faults", json=FAULTS)
                 faults_at = time.time()
                 statuses = []
-                slow = False
-                while time.time() - faults_at < FAULT_WINDOW_S:
-                    if not slow and time.time() - faults_at > FAULT_WINDOW_S / 2:
-                        sim.control("POST", "/_sim/faults", json=SLOW)
-                        slow = True
-                    statuses.append(httpx.get(f"{base}/api/games/frontend", timeout=10).status_code)
-                    statuses.append(httpx.get(f"{base}/api/health", timeout=10).status_code)
-                    time.sleep(1.0)
+                for duration, faults in PHASES:
+                    sim.control("POST", "/_sim/faults", json=faults)
+                    phase_end = time.time() + duration
+                    while time.time() < phase_end:
+                        statuses.append(httpx.get(f"{base}/api/games/frontend", timeout=10).status_code)
+                        statuses.append(httpx.get(f"{base}/api/health", timeout=10).status_code)
+                        time.sleep(max(0.0, min(1.0, phase_end - time.time())))
                 sim.control("POST", "/_sim/faults", json=NO_FAULTS)
                 cleared_at = time.time()
 
@@ -64,13 +66,15 @@ def test_upstream_faults_service_continues_and_converges(service_env) -> None:
                 sim.control("POST", "/_sim/pause")
                 books = sim.control("GET", "/_sim/books")
                 tokens = set(books)
-                wait_until(lambda: not price_differences(books, tokens), 60, interval_s=0.5)
+                # A book damaged by a lost frame with no later frame to reveal it waits for the stream's
+                # periodic REST sweep (every 60 s), so allow one sweep period plus its duration.
+                wait_until(lambda: not price_differences(books, tokens), 75, interval_s=0.5)
                 converged_s = time.time() - cleared_at
 
             assert set(statuses) == {200}, statuses  # REST kept serving throughout
             # Prices keep flowing between drops (a reconnect meets 429/5xx 30% of the time, then backs off).
             assert len(during) > 20 and longest_gap < 12.0, (len(during), longest_gap)
-            assert stats["dropped_sockets"] >= 3  # the faults really hit
+            assert stats["dropped_sockets"] >= 2  # the faults really hit (drops every 5 s for 10 s)
             upstream_statuses = [h.status for h in proxy.hits]
             assert 429 in upstream_statuses and any(code >= 500 for code in upstream_statuses), [
                 (round(h.at, 1), h.path[:40], h.status) for h in proxy.hits]
