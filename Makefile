@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint audit clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,11 +16,19 @@ $(VENV)/.installed: requirements.txt
 run: $(VENV)/.installed
 	$(PY) scripts/dev.py run
 
+# Two pytest workers: most tests wait on real processes and sockets, so two overlap well on two cores.
+# A failed test is retried once: a few multi-process tests have timing limits a loaded machine can miss.
+PYTEST_ARGS ?= -n 2 --reruns 1 --reruns-delay 2
 test: $(VENV)/.installed
 	$(PY) scripts/dev.py test $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+
+# Needs the PyPI/OSV advisory service (not reachable from the development sandbox).
+audit: $(VENV)/.installed
+	REQUESTS_CA_BUNDLE=$${REQUESTS_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt} \
+		$(VENV)/bin/pip-audit -r requirements.txt --no-deps --disable-pip
 
 clean:
 	rm -rf .data

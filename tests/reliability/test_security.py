@@ -268,27 +268,3 @@ def test_nginx_limit_req_answers_429_beyond_the_rate(tmp_path: Path) -> None:
     finally:
         nginx.stop()
         app.stop()
-
-
-def test_dependency_audit() -> None:
-    """pip-audit over the pinned requirements. Needs the PyPI/OSV advisory service; this sandbox has no route
-    to it, which pip-audit reports per dependency as 'could not be audited' (never as 'no vulnerabilities')."""
-    # --no-deps --disable-pip: audit exactly the pinned set (every runtime dependency is pinned) in seconds,
-    # instead of re-resolving it with pip (40 s here).
-    result = subprocess.run([sys.executable, "-m", "pip_audit", "-r", "requirements.txt", "--no-deps", "--disable-pip",
-                             "-f", "json", "--progress-spinner", "off"], cwd=REPO, capture_output=True, text=True,
-                            timeout=120)
-    report = json.loads(result.stdout)
-    deps = report["dependencies"]
-    def canonical(name: str) -> str:  # PEP 503
-        return re.sub(r"[-_.]+", "-", name).lower()
-
-    pinned = {canonical(line.split("==")[0].split("[")[0].strip())
-              for line in (REPO / "requirements.txt").read_text().splitlines() if "==" in line}
-    assert pinned <= {canonical(d["name"]) for d in deps}  # the full pinned set was read
-    vulnerable = {d["name"]: [v["id"] for v in d["vulns"]] for d in deps if d.get("vulns")}
-    assert vulnerable == {}, vulnerable
-    audited = [d for d in deps if "skip_reason" not in d]
-    if not audited:
-        pytest.skip(f"advisory service unreachable: none of {len(deps)} dependencies could be audited "
-                    f"(e.g. {deps[0]['skip_reason'][:80]!r}); see docs/OPERATIONS.md 'Failure modes'")
