@@ -110,7 +110,7 @@ STALE_FENCE_REJECTIONS = Counter(
 
 # --- Upstream sockets (CLOB market channel, sports scores) ----------------------------------------
 UPSTREAM_FRAMES = Counter(
-    "mevu_upstream_frames_total", "Upstream WebSocket messages received, by source and message type.",
+    "mevu_upstream_frames_total", "Upstream socket events received, by source and event type.",
     ["source", "type"],
 )
 UPSTREAM_MALFORMED = Counter(
@@ -267,7 +267,8 @@ def metrics_dir_prepare(env: dict[str, str]) -> tuple[str, bool]:
     path = env.get(MULTIPROC_ENV, "")
     created = not path
     if created:
-        path = tempfile.mkdtemp(prefix="mevu-metrics-")
+        _private_dirs_sweep()
+        path = tempfile.mkdtemp(prefix=f"mevu-metrics-{os.getpid()}-")
     else:
         os.makedirs(path, exist_ok=True)
         for name in os.listdir(path):
@@ -275,6 +276,18 @@ def metrics_dir_prepare(env: dict[str, str]) -> tuple[str, bool]:
                 os.unlink(os.path.join(path, name))
     env[MULTIPROC_ENV] = path
     return path, created
+
+
+_PRIVATE_DIR = re.compile(r"^mevu-metrics-(\d+)-")
+
+
+def _private_dirs_sweep() -> None:
+    """Remove private directories left by supervisors that were killed (SIGKILL skips their cleanup)."""
+    base = tempfile.gettempdir()
+    for name in os.listdir(base):
+        match = _PRIVATE_DIR.match(name)
+        if match and not _pid_alive(int(match.group(1))):
+            shutil.rmtree(os.path.join(base, name), ignore_errors=True)
 
 
 def metrics_dir_remove(path: str, created: bool) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -149,3 +150,26 @@ def test_a_scrape_still_answers_when_redis_is_down() -> None:
     assert out.returncode == 0, out.stderr
     assert "mevu_redis_up 0.0" in out.stdout and "mevu_lease_cluster_held" not in out.stdout
     assert 'mevu_redis_errors_total{kind="ConnectionError"} 1.0' in out.stdout
+
+
+def test_private_dirs_of_killed_supervisors_are_removed_at_the_next_start() -> None:
+    import tempfile
+    from pathlib import Path
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait(10)
+    base = Path(tempfile.gettempdir())
+    orphan = base / f"mevu-metrics-{dead.pid}-testorphan"
+    alive = base / f"mevu-metrics-{os.getpid()}-testalive"
+    for path in (orphan, alive):
+        path.mkdir()
+        (path / "counter_1.db").write_bytes(b"x")
+    try:
+        env: dict[str, str] = {}
+        path, created = metrics.metrics_dir_prepare(env)
+        assert created and Path(path).name.startswith(f"mevu-metrics-{os.getpid()}-")
+        assert not orphan.exists() and alive.exists()
+        metrics.metrics_dir_remove(path, created)
+    finally:
+        shutil.rmtree(orphan, ignore_errors=True)
+        shutil.rmtree(alive, ignore_errors=True)
