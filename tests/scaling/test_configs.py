@@ -70,7 +70,7 @@ def test_one_host_compose_gates_every_service_on_healthy_dependencies() -> None:
 def test_data_droplet_publishes_redis_and_pgbouncer_on_the_private_address_only() -> None:
     services = _compose("compose.data.yml")["services"]
     published = {name: s["ports"] for name, s in services.items() if s.get("ports")}
-    assert set(published) == {"pgbouncer", "redis"}
+    assert set(published) == {"pgbouncer", "redis", "app-workers"}  # app-workers: its metrics port
     for ports in published.values():
         for port in ports:
             assert re.match(r"^\$\{DATA_PRIVATE_IP:\?[^}]*\}:\d+:\d+$", port), port
