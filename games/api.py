@@ -170,36 +170,30 @@ def games_status(request: HttpRequest) -> Any:
         return 503, {"success": False, "error": f"Redis unavailable: {type(exc).__name__}"}
 
 
-@games_router.get("/slug/{slug}", response={200: GameOut, **NOT_FOUND})
-def game_by_slug(request: HttpRequest, slug: str) -> Any:
-    game = selectors.game_live_get(slug=slug)
+def _game_or_404(game: object | None) -> dict[str, Any]:
     if game is None:
         raise HttpError(404, GAME_NOT_FOUND)
     return {"success": True, "game": game}
+
+
+@games_router.get("/slug/{slug}", response={200: GameOut, **NOT_FOUND})
+def game_by_slug(request: HttpRequest, slug: str) -> Any:
+    return _game_or_404(selectors.game_live_get(slug=slug))
 
 
 @games_router.get("/slug/{slug}/frontend", response={200: FrontendOneOut, **NOT_FOUND})
 def game_frontend_by_slug(request: HttpRequest, slug: str) -> Any:
-    game = selectors.game_frontend_get(slug=slug)
-    if game is None:
-        raise HttpError(404, GAME_NOT_FOUND)
-    return {"success": True, "game": game}
+    return _game_or_404(selectors.game_frontend_get(slug=slug))
 
 
 @games_router.get("/{game_id}", response={200: GameOut, **NOT_FOUND})
 def game_by_id(request: HttpRequest, game_id: str) -> Any:
-    game = selectors.game_live_get(gamma_id=game_id)
-    if game is None:
-        raise HttpError(404, GAME_NOT_FOUND)
-    return {"success": True, "game": game}
+    return _game_or_404(selectors.game_live_get(gamma_id=game_id))
 
 
 @games_router.get("/{game_id}/frontend", response={200: FrontendOneOut, **NOT_FOUND})
 def game_frontend_by_id(request: HttpRequest, game_id: str) -> Any:
-    game = selectors.game_frontend_get(gamma_id=game_id)
-    if game is None:
-        raise HttpError(404, GAME_NOT_FOUND)
-    return {"success": True, "game": game}
+    return _game_or_404(selectors.game_frontend_get(gamma_id=game_id))
 
 
 @teams_router.get("", response={200: TeamsOut, 400: TeamsMissingOut})
