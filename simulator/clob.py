@@ -135,16 +135,18 @@ class ClobApi:
             return None
         return decimal_str((bb + ba) / 2000, 4)
 
-    async def midpoint(self, request: web.Request) -> web.Response:
+    async def _one_value(
+        self, request: web.Request, compute: Callable[[Book, int], str | None], key: str, what: str
+    ) -> web.Response:
         hit = self._lookup(request.query.get("token_id"))
         if hit is None or hit[0].book is None:
             return json_response(NO_BOOK, status=404)
-        mid = self._mid(hit[0].book, hit[1])
-        if mid is None:
-            return json_response({"error": "No midpoint: one side of the book is empty"}, status=404)
-        return json_response({"mid": mid})
+        value = compute(hit[0].book, hit[1])
+        if value is None:
+            return json_response({"error": f"No {what}: one side of the book is empty"}, status=404)
+        return json_response({key: value})
 
-    async def midpoints(self, request: web.Request) -> web.Response:
+    async def _many_values(self, request: web.Request, compute: Callable[[Book, int], str | None]) -> web.Response:
         items = await self._body_tokens(request)
         if items is None:
             return json_response({"error": "Invalid payload"}, status=400)
@@ -152,9 +154,15 @@ class ClobApi:
         for item in items:
             token = str(item.get("token_id", ""))
             hit = self._lookup(token)
-            if hit is not None and hit[0].book is not None and (mid := self._mid(hit[0].book, hit[1])):
-                out[token] = mid
+            if hit is not None and hit[0].book is not None and (value := compute(hit[0].book, hit[1])):
+                out[token] = value
         return json_response(out)
+
+    async def midpoint(self, request: web.Request) -> web.Response:
+        return await self._one_value(request, self._mid, "mid", "midpoint")
+
+    async def midpoints(self, request: web.Request) -> web.Response:
+        return await self._many_values(request, self._mid)
 
     @staticmethod
     def _spread(book: Book, index: int) -> str | None:
@@ -162,25 +170,10 @@ class ClobApi:
         return None if bb is None or ba is None else PRICE_STRINGS[ba - bb]
 
     async def spread(self, request: web.Request) -> web.Response:
-        hit = self._lookup(request.query.get("token_id"))
-        if hit is None or hit[0].book is None:
-            return json_response(NO_BOOK, status=404)
-        value = self._spread(hit[0].book, hit[1])
-        if value is None:
-            return json_response({"error": "No spread: one side of the book is empty"}, status=404)
-        return json_response({"spread": value})
+        return await self._one_value(request, self._spread, "spread", "spread")
 
     async def spreads(self, request: web.Request) -> web.Response:
-        items = await self._body_tokens(request)
-        if items is None:
-            return json_response({"error": "Invalid payload"}, status=400)
-        out: dict[str, str] = {}
-        for item in items:
-            token = str(item.get("token_id", ""))
-            hit = self._lookup(token)
-            if hit is not None and hit[0].book is not None and (value := self._spread(hit[0].book, hit[1])):
-                out[token] = value
-        return json_response(out)
+        return await self._many_values(request, self._spread)
 
     async def last_trade_price(self, request: web.Request) -> web.Response:
         hit = self._lookup(request.query.get("token_id"))
