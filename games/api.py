@@ -29,23 +29,20 @@ class ErrorOut(Schema):
     field: str | None = None
 
 
-class ListingOut(Schema):
+class PageOut(Schema):
     success: bool
     count: int
     total: int
     page: int
     limit: int
     hasMore: bool
+
+
+class ListingOut(PageOut):
     games: list[FrontendGame]
 
 
-class GameListOut(Schema):
-    success: bool
-    count: int
-    total: int
-    page: int
-    limit: int
-    hasMore: bool
+class GameListOut(PageOut):
     games: list[dict[str, Any]]
 
 

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 
 from aiohttp import WSMsgType, web
 
@@ -123,3 +124,19 @@ class Conn:
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.task
+
+
+async def conn_serve(
+    ws: web.WebSocketResponse, conn: Conn, on_text: Callable[[Conn, str], None], forget: Callable[[Conn], None]
+) -> None:
+    """The receive loop both simulated sockets share: text frames to `on_text` until the socket ends."""
+    conn.start()
+    try:
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                on_text(conn, msg.data)
+            elif msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
+                break
+    finally:
+        forget(conn)
+        await conn.stop()

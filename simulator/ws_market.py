@@ -19,9 +19,9 @@ import time
 from collections.abc import Iterable
 
 import orjson
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
-from .conn import Conn, Stats
+from .conn import Conn, Stats, conn_serve
 from .faults import Faults
 from .scenario import Market, Scenario
 
@@ -54,16 +54,7 @@ class MarketHub:
         await ws.prepare(request)
         conn = MarketConn(ws, request, self.faults, self.stats)
         self.conns.add(conn)
-        conn.start()
-        try:
-            async for msg in ws:
-                if msg.type == WSMsgType.TEXT:
-                    self.on_text(conn, msg.data)
-                elif msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
-                    break
-        finally:
-            self._forget(conn)
-            await conn.stop()
+        await conn_serve(ws, conn, self.on_text, self._forget)  # type: ignore[arg-type]
         return ws
 
     def on_text(self, conn: MarketConn, text: str) -> None:

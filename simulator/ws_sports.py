@@ -13,9 +13,9 @@ import contextlib
 import time
 
 import orjson
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
-from .conn import Conn, Stats
+from .conn import Conn, Stats, conn_serve
 from .faults import Faults
 from .gameplay import CANCELLED, FINAL, LIVE, POSTPONED, PRE, GameState
 from .scenario import Game
@@ -86,16 +86,7 @@ class SportsHub:
         await ws.prepare(request)
         conn = SportsConn(ws, request, self.faults, self.stats, "sports")
         self.conns.add(conn)
-        conn.start()
-        try:
-            async for msg in ws:
-                if msg.type == WSMsgType.TEXT:
-                    self.on_text(conn, msg.data)
-                elif msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
-                    break
-        finally:
-            self.conns.discard(conn)
-            await conn.stop()
+        await conn_serve(ws, conn, self.on_text, self.conns.discard)  # type: ignore[arg-type]
         return ws
 
     def on_text(self, conn: SportsConn, text: str) -> None:
