@@ -6,28 +6,15 @@ import dataclasses
 import logging
 from typing import Any
 
-from celery import shared_task
+from celery import shared_task, signals
 from django.db.models import Exists, OuterRef
 
 from games import services
 from games.activeset import active_set_refresh
 from games.models import Game, League
 from games.upstream import GammaClient
-from mevu.redis import redis_key, redis_sync
 
 log = logging.getLogger(__name__)
-
-
-def _league_games_sync(client: GammaClient, league: League, report: services.SyncReport) -> None:
-    """One sync per league at a time across workers (the live and full cadences overlap)."""
-    lock = redis_sync().lock(redis_key("lock", "games-sync", league.code), timeout=600, blocking=False)
-    if not lock.acquire():
-        log.info("games sync of %s already running elsewhere", league.code)
-        return
-    try:
-        report.add(services.games_sync(client, league))
-    finally:
-        lock.release()
 
 
 def _summary(report: services.SyncReport) -> dict[str, Any]:
@@ -35,6 +22,17 @@ def _summary(report: services.SyncReport) -> dict[str, Any]:
     data["errors"] = data["errors"][:20]
     data["changed_game_ids"] = len(report.changed_game_ids)
     return data
+
+
+@shared_task(name="games.tasks.sync_bootstrap", ignore_result=True)
+def sync_bootstrap() -> dict[str, Any] | None:
+    """Sent by every sports worker as it starts: a fresh database is filled at once, not in a day."""
+    with GammaClient() as client:
+        reports = services.catalog_bootstrap(client)
+    if reports is None:
+        return None
+    log.info("catalog bootstrap: %s", {name: _summary(report) for name, report in reports.items()})
+    return {name: _summary(report) for name, report in reports.items()}
 
 
 @shared_task(name="games.tasks.sync_leagues", ignore_result=True)
@@ -58,7 +56,7 @@ def sync_games(league_code: str | None = None) -> dict[str, Any]:
     report = services.SyncReport()
     with GammaClient() as client:
         for league in services.followed_leagues(league_code):
-            _league_games_sync(client, league, report)
+            services.games_sync_exclusive(client, league, report)
     active_set_refresh(changed=report.changed_game_ids)
     return _summary(report)
 
@@ -72,7 +70,7 @@ def sync_live_games() -> dict[str, Any]:
     if leagues:
         with GammaClient() as client:
             for league in leagues:
-                _league_games_sync(client, league, report)
+                services.games_sync_exclusive(client, league, report)
         active_set_refresh(changed=report.changed_game_ids)
     return _summary(report)
 
@@ -84,6 +82,12 @@ def sync_league_now(league_code: str) -> dict[str, Any]:
     with GammaClient() as client:
         for league in services.followed_leagues(league_code):
             report.add(services.teams_sync(client, league))
-            _league_games_sync(client, league, report)
+            services.games_sync_exclusive(client, league, report)
     active_set_refresh(changed=report.changed_game_ids)
     return _summary(report)
+
+
+@signals.worker_ready.connect
+def _bootstrap_on_start(sender: Any = None, **_: object) -> None:
+    if "sports" in sender.app.amqp.queues.consume_from:
+        sync_bootstrap.apply_async()

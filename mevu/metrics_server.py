@@ -25,7 +25,14 @@ def metrics_server_run(host: str, port: int) -> int:
     registry = CollectorRegistry()
     registry.register(ClusterCollector())  # first: a Redis error it meets is counted in the same scrape
     MultiProcessCollector(registry)
-    server, thread = start_http_server(port, addr=host, registry=registry)
+    try:
+        server, thread = start_http_server(port, addr=host, registry=registry)
+    except OSError as exc:
+        sys.stderr.write(
+            f"mevu.metrics_server: cannot listen on {host}:{port} ({exc.strerror}); several workers instances on "
+            "one host need distinct METRICS_PORT values (0 turns the endpoint off)\n"
+        )
+        return os.EX_CONFIG  # the supervisor does not restart a child that exits with it
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -96,9 +96,13 @@ def _listen_socket(port: int) -> socket.socket:
     return sock
 
 
+UPSTREAM_URL_VARS = ("GAMMA_URL", "CLOB_URL", "CLOB_WS_URL", "SPORTS_WS_URL")
+
+
 def simulator_child(env: dict[str, str]) -> Child | None:
-    """The simulator, when MEVU_UPSTREAM=sim; fills in the upstream URLs that are not set explicitly."""
-    if env.get("MEVU_UPSTREAM") != "sim":
+    """The simulator, when MEVU_UPSTREAM=sim and not every upstream URL is given (instances on one host share
+    the first instance's simulator by setting the four URLs); fills in the URLs that are not set."""
+    if env.get("MEVU_UPSTREAM") != "sim" or all(env.get(name) for name in UPSTREAM_URL_VARS):
         return None
     port = int(env.get("SIM_PORT") or _free_port())
     base = f"http://127.0.0.1:{port}"
@@ -218,11 +222,15 @@ class Supervisor:
         now = time.monotonic()
         for child in self.children:
             if child.proc is not None and child.proc.poll() is not None and child.restart_at is None:
+                metrics.metrics_process_dead(child.proc.pid, self.metrics_dir)
+                if child.proc.returncode == os.EX_CONFIG:  # a configuration error: restarting cannot heal it
+                    log.error("child has a configuration error; not restarting it", extra={"child": child.name})
+                    child.proc = None
+                    continue
                 uptime = now - child.started_at
                 child.failures = 1 if uptime > STABLE_AFTER_S else child.failures + 1
                 delay = min(MAX_BACKOFF_S, 0.5 * 2 ** (child.failures - 1))
                 child.restart_at = now + delay
-                metrics.metrics_process_dead(child.proc.pid, self.metrics_dir)
                 log.warning(
                     "child exited; restarting",
                     extra={"child": child.name, "code": child.proc.returncode, "restart_in_s": delay},

@@ -21,7 +21,10 @@ DATA = Path(os.environ.get("MEVU_DATA_DIR", REPO / ".data"))
 PY = sys.executable
 
 
-def _dev_secret() -> str:
+def _dev_secret(env: dict[str, str]) -> str:
+    """SECRET_KEY from the environment, else one generated once and kept under .data/."""
+    if env.get("SECRET_KEY"):
+        return env["SECRET_KEY"]
     path = DATA / "secret_key"
     if not path.exists():
         DATA.mkdir(parents=True, exist_ok=True)
@@ -41,7 +44,7 @@ def _run(env: dict[str, str], *args: str) -> int:
 def run_system(extra: list[str]) -> int:
     with services_env(DATA) as env:
         env.setdefault("DEBUG", "true")
-        env.setdefault("SECRET_KEY", _dev_secret())
+        env["SECRET_KEY"] = _dev_secret(env)
         env.setdefault("MEVU_UPSTREAM", "sim")
         env.setdefault("APP_MODE", "all")
         for step in (["manage.py", "migrate", "--noinput"],):
@@ -53,9 +56,7 @@ def run_system(extra: list[str]) -> int:
 
 
 def run_tests(extra: list[str]) -> int:
-    with services_env(DATA) as env:
-        env.setdefault("SECRET_KEY", _dev_secret())
-        env.setdefault("DEBUG", "true")
+    with services_env(DATA) as env:  # tests/bootstrap.py sets the test run's DEBUG and SECRET_KEY
         code = _run(env, "-m", "pytest", *extra)
         # pytest exits 5 when it collected nothing: that is a failure here, never a pass.
         return 1 if code == 5 else code

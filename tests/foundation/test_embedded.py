@@ -1,7 +1,9 @@
-"""The README's run command from a clean copy, with no DATABASE_URL / REDIS_URL: embedded servers."""
+"""The README's run command from a clean copy, with no DATABASE_URL / REDIS_URL: embedded servers, an empty
+database, and no manual step: games and live prices within 60 s of start."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -14,7 +16,8 @@ import httpx
 import psutil
 import pytest
 
-from tests.conftest import REPO, free_port, wait_until
+from scripts.smoke import games_wait, price_event_wait
+from tests.conftest import REPO, free_port
 
 
 def _clean_copy(target: Path) -> None:
@@ -29,28 +32,26 @@ def _clean_copy(target: Path) -> None:
 
 
 @pytest.mark.timeout(240)
-def test_run_command_starts_embedded_postgres_and_redis(tmp_path: Path) -> None:
+def test_run_command_fills_a_fresh_system_from_the_simulator(tmp_path: Path) -> None:
     copy = tmp_path / "mevu"
     _clean_copy(copy)
     assert not (copy / ".data").exists()
     port = free_port()
+    base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items()
            if k not in {"DATABASE_URL", "REDIS_URL", "REDIS_PREFIX", "TEST_DB_NAME", "DEBUG", "SECRET_KEY"}}
-    env.update({"PORT": str(port), "BIND_HOST": "127.0.0.1", "WORKER_COUNT": "1", "SIM_ARGS": "--games 6"})
+    env.update({"PORT": str(port), "BIND_HOST": "127.0.0.1", "WORKER_COUNT": "1", "SECRET_KEY": "k" * 50})
     log = (tmp_path / "run.log").open("wb")
     proc = subprocess.Popen([sys.executable, "scripts/dev.py", "run"], cwd=copy, env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
-    started = time.monotonic()
+    deadline = time.monotonic() + 60
     try:
-        def healthy() -> dict | None:
-            response = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=3)
-            return response.json() if response.status_code == 200 else None
-
-        body = wait_until(healthy, 90, 0.5)
-        elapsed = time.monotonic() - started
+        assert games_wait(base, deadline, lambda: proc.poll() is None), "no games listed within 60 s"
+        assert asyncio.run(price_event_wait(f"ws://127.0.0.1:{port}/ws/games", deadline)), "no live price in 60 s"
+        body = httpx.get(f"{base}/api/health", timeout=5).json()
         assert body["postgres"]["ok"] and body["redis"]["ok"], body
-        assert elapsed < 90
         assert (copy / ".data" / "postgres").is_dir() and (copy / ".data" / "redis").is_dir()
+        assert not (copy / ".data" / "secret_key").exists()  # SECRET_KEY is set: nothing written for it
         output = (tmp_path / "run.log").read_text(errors="replace")
         assert "embedded PostgreSQL" in output and "embedded Redis" in output
         assert f"http://127.0.0.1:{port}/" in output

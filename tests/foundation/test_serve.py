@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
+import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -108,3 +110,34 @@ def test_children_die_with_a_killed_supervisor(service_env, spawn) -> None:
     serve.proc.wait(10)
     _, alive = psutil.wait_procs(children, timeout=15)
     assert not alive, [p.cmdline() for p in alive]
+
+
+def test_a_configuration_error_is_reported_once_not_restarted(tmp_path) -> None:
+    """Two workers instances on one host with one METRICS_PORT: the second metrics endpoint says what to set
+    and exits with EX_CONFIG; the supervisor does not restart it in a loop (its other children keep going)."""
+    from realtime.supervisor import Child, Supervisor
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "METRICS_PORT": str(port), "BIND_HOST": "127.0.0.1",
+               "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+        clash = subprocess.run([sys.executable, "-m", "mevu.metrics_server"], env=env, capture_output=True,
+                               text=True, timeout=60)
+    assert clash.returncode == os.EX_CONFIG
+    assert f"cannot listen on 127.0.0.1:{port}" in clash.stderr and "distinct METRICS_PORT" in clash.stderr
+
+    supervisor = Supervisor("workers", 1, 0)
+    supervisor.metrics_dir = str(tmp_path)
+    broken = Child("metrics", [sys.executable, "-c", "import os; raise SystemExit(os.EX_CONFIG)"], 2)
+    crashing = Child("sports", [sys.executable, "-c", "raise SystemExit(1)"], 2)
+    supervisor.children = [broken, crashing]
+    for child in supervisor.children:
+        child.start(dict(os.environ))
+        child.proc.wait(30)  # type: ignore[union-attr]
+    supervisor._reap_and_restart()
+    assert broken.proc is None and broken.restart_at is None  # given up on, once
+    assert crashing.restart_at is not None  # an ordinary crash is still restarted
+    supervisor._reap_and_restart()
+    assert broken.proc is None

@@ -51,3 +51,35 @@ def test_command_and_tasks_against_the_simulator(settings: Any) -> None:
         summary = tasks.sync_live_games()
         assert summary["upserted"] + summary["unchanged"] == Game.objects.filter(league__code__in=live_leagues).count()
         assert League.objects.filter(followed=True).count() == 2
+
+
+@pytest.mark.django_db
+def test_start_up_bootstrap_fills_an_empty_catalog_once(settings: Any) -> None:
+    from markets.tokenset import token_set_read
+    from mevu.redis import redis_key, redis_sync
+
+    settings.GAMES_SERIES_OVERRIDES = []
+    extra = ("--games", "8", "--leagues", "nba", "epl", "--paused", "--new-game-every-s", "0")
+    with run_simulator(seed=22, extra_args=extra) as sim:
+        settings.GAMMA_URL = sim.gamma_url
+        assert tasks.sync_bootstrap() is not None  # empty database: leagues, teams, games, token set
+        games = Game.objects.count()
+        assert games > 0 and set(Game.objects.values_list("league__code", flat=True)) == {"nba", "epl"}
+        version, tokens = token_set_read()
+        assert version >= 1 and tokens
+
+        assert tasks.sync_bootstrap() is None  # a restart with data present syncs nothing
+        assert Game.objects.count() == games and token_set_read() == (version, tokens)
+
+        redis_sync().delete(redis_key("tokens", "set"), redis_key("tokens", "version"))
+        assert tasks.sync_bootstrap() is None  # Redis emptied: only the token set is republished
+        assert token_set_read()[1] == tokens
+
+        Game.objects.all().delete()
+        lock = redis_sync().lock(redis_key("lock", "catalog-bootstrap"), timeout=30)
+        assert lock.acquire(blocking=False)
+        try:
+            assert tasks.sync_bootstrap() is None  # another instance is bootstrapping: this one skips
+            assert not Game.objects.exists()
+        finally:
+            lock.release()

@@ -1,4 +1,7 @@
-"""Run the whole Gamma sync once, synchronously: leagues, teams, games (first deploys, debugging)."""
+"""Run the whole Gamma sync once, synchronously: leagues, teams, games (debugging, manual refresh).
+
+A fresh deployment does not need it: every sports worker runs the start-up bootstrap (games.tasks).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from tqdm import tqdm
 
 from games import services
-from games.activeset import active_set_refresh
 from games.upstream import GammaClient
+from markets.tokenset import token_set_version
 
 
 class Command(BaseCommand):
@@ -21,25 +24,20 @@ class Command(BaseCommand):
         parser.add_argument("--no-teams", action="store_true", help="skip the /teams refresh")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        with GammaClient(options.get("gamma_url")) as client:
-            leagues = services.leagues_sync(client)
-            self._print("leagues", leagues)
-            selected = services.followed_leagues(options.get("league"))
-            if not selected:
-                self.stderr.write(f"no followed league matches {options.get('league')!r}")
-                return
-            teams, games = services.SyncReport(), services.SyncReport()
-            with tqdm(selected, unit="league", disable=None) as bar:
-                for league in bar:
-                    bar.set_description(league.code)
-                    if not options["no_teams"]:
-                        teams.add(services.teams_sync(client, league))
-                    games.add(services.games_sync(client, league))
-                    bar.set_postfix(games=games.upserted + games.unchanged, skipped=games.skipped)
-        version = active_set_refresh(changed=games.changed_game_ids)
-        self._print("teams", teams)
-        self._print("games", games)
-        self.stdout.write(f"token set version {version}")
+        with GammaClient(options.get("gamma_url")) as client, tqdm(unit="game", disable=None) as bar:
+
+            def progress(league_code: str, games: int) -> None:
+                bar.set_description(league_code)
+                bar.update(games)
+
+            reports = services.sync_all(
+                client, league_code=options.get("league"), teams=not options["no_teams"], progress=progress
+            )
+        if options.get("league") and not services.followed_leagues(options["league"]):
+            self.stderr.write(f"no followed league matches {options['league']!r}")
+        for name, report in reports.items():
+            self._print(name, report)
+        self.stdout.write(f"token set version {token_set_version()}")
 
     def _print(self, name: str, report: services.SyncReport) -> None:
         self.stdout.write(
