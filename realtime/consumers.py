@@ -89,6 +89,7 @@ class GamesConsumer(_HubConsumer):
             "type": "subscribed",
             "message": "Connected to games WebSocket",
             "clientCount": self.hub.client_count("games"),
+            "epoch": self.hub.epoch,
         })
         # A client that never says anything gets every game, like the original.
         self.hub.subscribe_live(self.sink, "all")
@@ -113,7 +114,7 @@ class GamesConsumer(_HubConsumer):
             elif isinstance(message, Unsubscribe):
                 self.unsubscribe(message.topic_names())
             else:
-                await self.resume(message.seqs)
+                await self.resume(message.seqs, message.epoch)
 
     def _explicit(self) -> None:
         """The first subscribe/resume replaces the implicit all-games subscription."""
@@ -150,7 +151,7 @@ class GamesConsumer(_HubConsumer):
             self.hub.unsubscribe(self.sink, topic)
         self.reply({"type": "unsubscribed", "topics": gone})
 
-    async def resume(self, seqs: dict[str, int]) -> None:
+    async def resume(self, seqs: dict[str, int], epoch: int) -> None:
         assert self.hub is not None and self.sink is not None
         if not seqs:
             self.error("resume needs seqs: {topic: last seq seen}")
@@ -160,7 +161,7 @@ class GamesConsumer(_HubConsumer):
         self._explicit()
         self.reply({"type": "subscribed", "topics": list(seqs), "resumed": True})
         for topic, seq in seqs.items():
-            await self.hub.resume(self.sink, topic, seq)
+            await self.hub.resume(self.sink, topic, seq, epoch)
 
 
 class ActivityConsumer(_HubConsumer):

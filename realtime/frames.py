@@ -36,6 +36,7 @@ class BatchFrame(TypedDict, total=False):
     type: Literal["batch"]
     topic: str
     seq: int  # the highest event seq in this frame; the client's new position in `topic`
+    epoch: int  # the numbering `seq` belongs to: send it back with `resume`
     events: list[WireEvent]  # ordered by seq; at most one per game (latest state wins)
     replay: bool  # present and true when replayed from history after `resume`
     timestamp: int
@@ -45,6 +46,7 @@ class SnapshotFrame(TypedDict, total=False):
     type: Literal["snapshot", "resync", "initial"]
     topic: str
     seq: int  # the snapshot includes every event of `topic` up to this seq
+    epoch: int  # the numbering `seq` belongs to: send it back with `resume`
     games: list[dict[str, Any]]
     reason: str  # resync only: history_exceeded | slow_client | sequence_reset
     truncated: bool
@@ -59,6 +61,7 @@ class Frame:
     topic: str | None = None
     seq: int = 0
     first_seq: int = 0
+    epoch: int = 0  # the numbering `seq` belongs to (realtime.publish.seqs_key)
     events: list[WireEvent] | None = None
     payload: dict[str, Any] | None = None
     _sse: bytes | None = None
@@ -71,9 +74,9 @@ class Frame:
         return self._wire
 
     def sse(self) -> bytes:
-        """The same frame as a Server-Sent Event (`id:` = topic sequence)."""
+        """The same frame as a Server-Sent Event (`id:` = `<epoch>-<topic sequence>`)."""
         if self._sse is None:
-            head = b"id: %d\n" % self.seq if self.topic is not None else b""
+            head = b"id: %d-%d\n" % (self.epoch, self.seq) if self.topic is not None else b""
             self._sse = head + b"data: " + self.data + b"\n\n"
         return self._sse
 
@@ -84,7 +87,7 @@ class Frame:
         if self.first_seq > seq or self.events is None or self.payload is None:
             return self
         events = [e for e in self.events if e["seq"] > seq]
-        return batch_frame(self.topic or "", events, replay=bool(self.payload.get("replay")))
+        return batch_frame(self.topic or "", events, self.epoch, replay=bool(self.payload.get("replay")))
 
 
 def control_frame(payload: dict[str, Any]) -> Frame:
@@ -92,20 +95,24 @@ def control_frame(payload: dict[str, Any]) -> Frame:
     return Frame(orjson.dumps(payload), payload=payload)
 
 
-def batch_frame(topic: str, events: list[WireEvent], *, replay: bool = False) -> Frame:
-    payload: dict[str, Any] = {"type": "batch", "topic": topic, "seq": events[-1]["seq"], "events": events}
+def batch_frame(topic: str, events: list[WireEvent], epoch: int, *, replay: bool = False) -> Frame:
+    payload: dict[str, Any] = {
+        "type": "batch", "topic": topic, "seq": events[-1]["seq"], "epoch": epoch, "events": events,
+    }
     if replay:
         payload["replay"] = True
     payload["timestamp"] = now_ms()
     return Frame(
-        orjson.dumps(payload), topic, events[-1]["seq"], events[0]["seq"], events=events, payload=payload
+        orjson.dumps(payload), topic, events[-1]["seq"], events[0]["seq"], epoch, events=events, payload=payload
     )
 
 
-def snapshot_frame(kind: str, topic: str, seq: int, games: list[dict[str, Any]], **extra: Any) -> Frame:
-    payload: dict[str, Any] = {"type": kind, "topic": topic, "seq": seq, "games": games, **extra}
+def snapshot_frame(
+    kind: str, topic: str, seq: int, epoch: int, games: list[dict[str, Any]], **extra: Any
+) -> Frame:
+    payload: dict[str, Any] = {"type": kind, "topic": topic, "seq": seq, "epoch": epoch, "games": games, **extra}
     payload["timestamp"] = now_ms()
-    return Frame(orjson.dumps(payload), topic, seq, seq, payload=payload)
+    return Frame(orjson.dumps(payload), topic, seq, seq, epoch, payload=payload)
 
 
 def error_frame(message: str, **extra: Any) -> Frame:
@@ -156,10 +163,12 @@ class Unsubscribe(_TopicsMessage):
 
 
 class Resume(_Message):
-    """Re-attach after a reconnect: {topic: last seq seen}. Missed events are replayed, or a resync is sent."""
+    """Re-attach after a reconnect: {topic: last seq seen} and the epoch those seqs belong to (from the last
+    snapshot/resync or the hello frame). Missed events are replayed, or a resync is sent."""
 
     type: Literal["resume"]
     seqs: dict[str, Annotated[int, Field(ge=0)]]
+    epoch: Annotated[int, Field(ge=0)]
 
     @field_validator("seqs")
     @classmethod

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from mevu.redis import redis_async
-from realtime.publish import history_key, seqs_key
+from realtime.publish import EPOCH_FIELD, history_key, seqs_key
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -32,10 +32,10 @@ def _stored(entry_id: bytes, fields: dict[bytes, bytes]) -> StoredEvent:
     return StoredEvent(seq, topic_seqs, int(_field(fields, b"t")), body)
 
 
-async def topic_seqs_read() -> dict[str, int]:
-    """Every topic's current sequence, read atomically."""
-    raw = await redis_async().hgetall(seqs_key())
-    return {k.decode(): int(v) for k, v in raw.items()}
+async def feed_position_read() -> tuple[int, dict[str, int]]:
+    """The numbering's epoch (0 before the first publish) and every topic's current sequence, read atomically."""
+    raw = {k.decode(): int(v) for k, v in (await redis_async().hgetall(seqs_key())).items()}
+    return raw.pop(EPOCH_FIELD, 0), raw
 
 
 async def topic_seq_read(topic: str) -> int:

@@ -32,7 +32,7 @@ from mevu.redis import redis_async_new
 from realtime import selectors, sinks
 from realtime.activity import ActivityState
 from realtime.frames import Frame, WireEvent, batch_frame, control_frame, now_ms, snapshot_frame
-from realtime.history import StoredEvent, all_events_read, topic_events_read, topic_seq_read, topic_seqs_read
+from realtime.history import StoredEvent, all_events_read, feed_position_read, topic_events_read, topic_seq_read
 from realtime.publish import fanout_channel
 from realtime.sinks import Cursor, Sink
 
@@ -66,6 +66,7 @@ class Hub:
         self.state: dict[str, dict[str, Any]] = {}  # game id -> latest FrontendGame
         self.seen: dict[str, int] = {}  # topic -> last seq applied to `state`
         self.last_all = 0
+        self.epoch = 0  # the numbering of `seen` (0 until the first event is ever published)
         self.subs: dict[str, set[Sink]] = collections.defaultdict(set)
         self.sinks: set[Sink] = set()
         self.windows: dict[str, dict[str, WireEvent]] = {}
@@ -154,7 +155,7 @@ class Hub:
         games = self.games_of(topic)
         if len(games) > SNAPSHOT_GAMES_MAX:
             games, extra["truncated"] = games[:SNAPSHOT_GAMES_MAX], True
-        frame = snapshot_frame(kind, topic, seq, games, **extra)
+        frame = snapshot_frame(kind, topic, seq, self.epoch, games, **extra)
         if len(self._snapshots) > 1000:
             self._snapshots.clear()
         self._snapshots[key] = frame
@@ -172,14 +173,17 @@ class Hub:
         games.sort(key=_sort_key)
         return games
 
-    async def resume(self, sink: Sink, topic: str, after: int) -> None:
-        """Send what `sink` missed in `topic` after seq `after` (replay) or a resync snapshot, then go live."""
+    async def resume(self, sink: Sink, topic: str, after: int, epoch: int | None) -> None:
+        """Send what `sink` missed in `topic` after seq `after` of `epoch` (replay) or a resync snapshot, then go
+        live. A position from another numbering (Redis lost its data meanwhile) or none (None) gets a resync."""
         cursor = Cursor(after, buffer=[])
         self._follow(sink, topic, cursor)
         upto = self.seen.get(topic, 0)
         reason = None
         events: list[StoredEvent] | None = []
-        if after > upto:
+        if epoch != self.epoch:
+            reason = "sequence_reset"
+        elif after > upto:
             # The client is ahead of this process (it was on a faster instance), or the sequence was reset.
             if after > await topic_seq_read(topic):
                 reason = "sequence_reset"
@@ -199,7 +203,7 @@ class Hub:
         elif events:
             for start in range(0, len(events), REPLAY_FRAME_EVENTS):
                 chunk = events[start : start + REPLAY_FRAME_EVENTS]
-                sink.force(batch_frame(topic, [_wire(e, topic) for e in chunk], replay=True))
+                sink.force(batch_frame(topic, [_wire(e, topic) for e in chunk], self.epoch, replay=True))
             cursor.seq = upto
         for frame in buffered:
             sink.offer(frame)
@@ -253,7 +257,7 @@ class Hub:
                     await self._load()
                     self.ready.set()
                 else:
-                    await self._reconnected(await topic_seq_read("all"))
+                    await self._reconnected(*await feed_position_read())
                 backoff = 0.2
                 await self._listen(pubsub)
             except asyncio.CancelledError:
@@ -270,16 +274,21 @@ class Hub:
                 await _quietly(pubsub.aclose())
                 await _quietly(client.aclose())
 
-    async def _reconnected(self, current: int) -> None:
-        """Back on the fan-out channel: catch up, or, if the sequence went BACKWARDS (Redis restarted empty
-        or failed over before replicating), reload and resync everyone; otherwise every new event would
-        look already seen. Found by tests/reliability/test_redis_restart.py."""
-        if current < self.last_all:
-            log.warning("realtime hub: sequence reset (%d < %d); reloading and resyncing", current, self.last_all)
-            await self._load()
-            self._resync_all("sequence_reset")
+    async def _reconnected(self, epoch: int, seqs: dict[str, int]) -> None:
+        """Back on the fan-out channel: catch up, or, if the numbering changed (Redis restarted empty or failed
+        over before replicating, whether or not the new sequence has passed ours), reload and resync everyone.
+        Found by tests/reliability/test_redis_restart.py."""
+        current = seqs.get("all", 0)
+        if (self.epoch and epoch != self.epoch) or current < self.last_all:
+            await self._sequence_reset(f"epoch {self.epoch} -> {epoch}, all seq {self.last_all} -> {current}")
             return
+        self.epoch = epoch
         await self._catch_up(current)
+
+    async def _sequence_reset(self, what: str) -> None:
+        log.warning("realtime hub: sequence reset (%s); reloading and resyncing", what)
+        await self._load()
+        self._resync_all("sequence_reset")
 
     async def _listen(self, pubsub: Any) -> None:
         """Read the fan-out channel; PING when idle so a dead connection is noticed (then: reconnect, catch up)."""
@@ -297,9 +306,9 @@ class Hub:
 
     async def _load(self) -> None:
         """(Re)load the state: seqs first, then the DB; queued pub/sub messages then bring it forward."""
-        seqs = await topic_seqs_read()
+        epoch, seqs = await feed_position_read()
         games = await sync_to_async(selectors.games_state_load)()
-        self.state, self.seen = games, seqs
+        self.state, self.seen, self.epoch = games, seqs, epoch
         self.last_all = seqs.get("all", 0)
         self._snapshots.clear()
         self.stats["reloads"] += 1
@@ -308,10 +317,15 @@ class Hub:
         try:
             message = orjson.loads(data)
             items = message["events"]
-            ts = int(message["ts"])
+            ts, epoch = int(message["ts"]), int(message["ep"])
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             log.warning("realtime hub: ignoring a malformed fan-out message")
             return
+        if epoch != self.epoch:
+            if self.epoch:  # Redis lost its data: these numbers are not a continuation of ours
+                await self._sequence_reset(f"epoch {self.epoch} -> {epoch}")
+                return
+            self.epoch = epoch  # the first publish ever, or the first since this process loaded
         for item in items:
             a = int(item["a"])
             if a <= self.last_all:
@@ -398,7 +412,7 @@ class Hub:
                 continue
             self._flushed_at[topic] = now
             events = sorted(by_game.values(), key=lambda e: e["seq"])
-            frame = batch_frame(topic, events)
+            frame = batch_frame(topic, events, self.epoch)
             self.stats["frames"] += 1
             metrics.REALTIME_DELIVERY_LAG.observe(max(0.0, now_ms() - min(e["timestamp"] for e in events)) / 1000)
             for sink in list(subs):

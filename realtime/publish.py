@@ -59,6 +59,13 @@ if ARGV[2] ~= '' then
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- The numbering's epoch: born with the sequence hash, so a Redis that lost its data starts a new one.
+local seqs = prefix .. ':rt:seqs'
+local epoch = redis.call('HGET', seqs, 'epoch')
+if not epoch then
+  epoch = t[1] .. string.format('%06d', tonumber(t[2]))
+  redis.call('HSET', seqs, 'epoch', epoch)
+end
 local hist_ms = tonumber(ARGV[4])
 local hist_max = ARGV[5]
 local cutoff = now - hist_ms
@@ -85,7 +92,7 @@ local function trim_old(key)
 end
 
 local function append(topic)
-  return redis.call('HINCRBY', prefix .. ':rt:seqs', topic, 1)
+  return redis.call('HINCRBY', seqs, topic, 1)
 end
 
 local parts = {}
@@ -111,7 +118,8 @@ for i = 0, n - 1 do
   parts[#parts + 1] = '{"a":' .. a .. ',"s":' .. s .. ',"g":' .. g .. ',"e":' .. body .. '}'
   out[#out + 1] = a
 end
-redis.call('PUBLISH', ARGV[6], '{"ts":' .. now .. ',"events":[' .. table.concat(parts, ',') .. ']}')
+local events = '[' .. table.concat(parts, ',') .. ']'
+redis.call('PUBLISH', ARGV[6], '{"ts":' .. now .. ',"ep":' .. epoch .. ',"events":' .. events .. '}')
 return out
 """
 
@@ -126,12 +134,13 @@ def history_key(topic: str) -> str:
 
 
 def seqs_key() -> str:
-    """HASH topic -> current sequence (one hash, so a reader gets every topic's position atomically)."""
+    """HASH topic -> current sequence (one hash, so a reader gets every topic's position atomically), plus the
+    field EPOCH_FIELD: the numbering's epoch, created with the hash. A Redis that lost its data starts a new
+    epoch, so a position from before the loss is never mistaken for one in the new numbering."""
     return redis_key("rt", "seqs")
 
 
-def topics_of(sport: str, game_id: str) -> tuple[str, str, str]:
-    return ("all", f"sport:{sport}", f"game:{game_id}")
+EPOCH_FIELD = "epoch"  # never a topic name (TOPIC_RE); the Lua script above spells it too
 
 
 def _event_args(event: GameEvent) -> tuple[str, str, bytes]:
@@ -203,6 +212,7 @@ async def game_events_publish_async(events: Sequence[GameEvent], *, fence: Fence
 
 
 __all__ = [
+    "EPOCH_FIELD",
     "EVENT_TYPES",
     "Fence",
     "GameEvent",
@@ -213,5 +223,4 @@ __all__ = [
     "game_events_publish_async",
     "history_key",
     "seqs_key",
-    "topics_of",
 ]

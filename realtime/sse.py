@@ -21,12 +21,16 @@ _SPORT = re.compile(r"^[a-z0-9_.\-]{1,64}$")
 RETRY_MS = 2000
 
 
-def _last_event_id(request: HttpRequest) -> int | None:
-    raw = request.headers.get("Last-Event-ID") or request.GET.get("lastEventId") or ""
-    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+_EVENT_ID = re.compile(r"^(\d{1,18})-(\d{1,18})$")
 
 
-async def _events(hub: Hub, sink: SseSink, topic: str, last_id: int | None) -> AsyncIterator[bytes]:
+def _last_event_id(request: HttpRequest) -> tuple[int, int] | None:
+    """(epoch, seq) from Last-Event-ID (`<epoch>-<seq>`, as the stream writes `id:`); None when absent."""
+    match = _EVENT_ID.match(request.headers.get("Last-Event-ID") or request.GET.get("lastEventId") or "")
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+async def _events(hub: Hub, sink: SseSink, topic: str, last_id: tuple[int, int] | None) -> AsyncIterator[bytes]:
     hub.attach(sink)  # here, not in the view: a generator that never starts never runs its `finally`
     metrics.SSE_CONNECTIONS.inc()
     try:
@@ -34,7 +38,7 @@ async def _events(hub: Hub, sink: SseSink, topic: str, last_id: int | None) -> A
         if last_id is None:
             sink.force(hub.subscribe(sink, topic, "initial"))
         else:
-            await hub.resume(sink, topic, last_id)
+            await hub.resume(sink, topic, last_id[1], last_id[0])
         while True:
             chunk = await sink.next_chunk()
             if chunk is None:

@@ -41,6 +41,7 @@ class FeedClient:
         self.frames: list[dict[str, Any]] = []
         self.state: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
         self.seq: dict[str, int] = {}
+        self.epoch = 0  # the numbering of `seq`: sent back with `resume`
         self.received: dict[str, list[int]] = defaultdict(list)
         self.latencies: list[float] = []
         self.ws: Any = None
@@ -51,6 +52,7 @@ class FeedClient:
         self.ws = await websockets.connect(self.url, max_size=None, **kwargs)
         hello = orjson.loads(await self.ws.recv())
         self.frames.append(hello)
+        self.epoch = hello.get("epoch", self.epoch)
         self._reader = asyncio.create_task(self._read())
         return hello
 
@@ -69,6 +71,8 @@ class FeedClient:
 
     def apply(self, frame: dict[str, Any]) -> None:
         kind, topic = frame.get("type"), frame.get("topic")
+        if topic:
+            self.epoch = frame["epoch"]
         if kind in ("snapshot", "resync", "initial") and topic:
             self.state[topic] = {g["id"]: g for g in frame["games"]}
             self.seq[topic] = frame["seq"]

@@ -10,7 +10,7 @@ import pytest
 
 from mevu.redis import redis_key, redis_sync
 from realtime.lease import StaleFenceError
-from realtime.publish import fanout_channel, game_events_publish, history_key, seqs_key
+from realtime.publish import EPOCH_FIELD, fanout_channel, game_events_publish, history_key, seqs_key
 from tests.realtime.helpers import game
 
 
@@ -26,13 +26,18 @@ def test_sequences_per_topic_and_history() -> None:
          "outcomes": [{"token_id": "t", "market_id": "m", "bid": 0.4, "ask": 0.5, "mid": 0.45, "last": None}]},
         {"type": "game_update", "game": game("9", "nhl")},
     ])
-    assert _seqs() == {"all": 4, "sport:nba": 3, "sport:nhl": 1, "game:1": 2, "game:2": 1, "game:9": 1}
+    seqs = _seqs()
+    epoch = seqs.pop(EPOCH_FIELD)
+    assert seqs == {"all": 4, "sport:nba": 3, "sport:nhl": 1, "game:1": 2, "game:2": 1, "game:9": 1}
     entries = redis_sync().xrange(history_key("all"))
     assert [e[0] for e in entries] == [b"1-0", b"2-0", b"3-0", b"4-0"]
     third = orjson.loads(entries[2][1][b"e"])
     assert third["outcomes"][0]["mid"] == 0.45 and entries[2][1][b"s"] == b"3" and entries[2][1][b"g"] == b"2"
     refs = redis_sync().xrange(history_key("game:1"))
     assert [(e[0], e[1][b"a"]) for e in refs] == [(b"1-0", b"1"), (b"2-0", b"3")]
+    game_events_publish([{"type": "price_update", "game": game("1", "nba")}])
+    assert _seqs()[EPOCH_FIELD] == epoch  # one numbering: its epoch stays until the hash is lost
+    assert abs(epoch / 1e6 - time.time()) < 60  # born from the Redis clock (microseconds)
 
 
 def test_history_is_trimmed_by_length_and_age(settings) -> None:

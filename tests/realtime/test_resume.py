@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 
 import pytest
 
+from mevu.redis import redis_sync
 from realtime.publish import game_events_publish_async
 from tests.realtime.helpers import FeedClient, daphne_start, game
 
@@ -60,7 +62,7 @@ async def _cut_and_resume(ports: list[int], cut_s: float) -> tuple[FeedClient, F
     back.state["sport:nba"] = dict(mover.state["sport:nba"])
     back.seq["sport:nba"] = last_seen
     await back.connect()
-    await back.send({"type": "resume", "seqs": {"sport:nba": last_seen}})
+    await back.send({"type": "resume", "seqs": {"sport:nba": last_seen}, "epoch": mover.epoch})
     await asyncio.sleep(1.0)
     await publisher.stop()
     final = len(publisher.nba)
@@ -101,3 +103,40 @@ async def test_resume_beyond_history_gets_a_resync_snapshot(spawn, service_env, 
     assert {g["id"]: g for g in published[-5:]} == back.state["sport:nba"]
     for client in (steady, back):
         await client.close()
+
+
+async def test_resume_across_a_redis_data_loss_never_leaves_a_silent_gap(spawn, service_env) -> None:
+    """Redis loses its data while a client is away, and the new numbering passes the client's old position
+    before it resumes: the epoch tells the two numberings apart, so the client gets a resync (never the new
+    numbering's events replayed as if they continued the old one), and a connected client is resynced too."""
+    port, _ = daphne_start(spawn, service_env, "daphne-epoch", REALTIME_WINDOW_MS=20)
+    steady, away = FeedClient(port, "steady"), FeedClient(port, "away")
+    for client in (steady, away):
+        await client.connect()
+        await client.send({"type": "subscribe", "sports": ["nba"]})
+        await client.next_frame("snapshot")
+    for price in range(5):
+        await game_events_publish_async([{"type": "price_update", "game": game("e1", price=price)}])
+    await away.wait_for(lambda: away.seq.get("sport:nba") == 5)
+    old_epoch = away.epoch
+    await away.close()
+
+    client = redis_sync()
+    client.delete(*client.scan_iter(match=os.environ["REDIS_PREFIX"] + ":rt:*"))  # Redis lost its data
+    for price in range(100, 108):  # the new numbering: 1..8, past the client's 5
+        await game_events_publish_async([{"type": "price_update", "game": game("e1", price=price)}])
+    await steady.wait_for(lambda: steady.of_type("resync"))
+    assert steady.of_type("resync")[0]["reason"] == "sequence_reset"
+    # The hub reloaded from PostgreSQL (where these test games do not exist); the next event brings e1 back.
+    await game_events_publish_async([{"type": "price_update", "game": game("e1", price=108)}])
+    await steady.wait_for(lambda: steady.state["sport:nba"].get("e1", {}).get("price") == 108)
+
+    back = FeedClient(port, "back")
+    await back.connect()
+    await back.send({"type": "resume", "seqs": {"sport:nba": 5}, "epoch": old_epoch})
+    resync = await back.next_frame("resync")
+    assert resync["reason"] == "sequence_reset" and resync["epoch"] == steady.epoch != old_epoch
+    assert resync["seq"] == 9 and resync["games"] == [steady.state["sport:nba"]["e1"]]
+    assert not [f for f in back.frames if f.get("type") == "batch" and f.get("replay")]
+    for c in (steady, back):
+        await c.close()

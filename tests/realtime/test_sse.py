@@ -20,11 +20,15 @@ class Sse:
     def __init__(self, response: httpx.Response) -> None:
         self.lines = response.aiter_lines()
 
+    last_id = ""  # the raw `id:` (`<epoch>-<seq>`) of the last event that had one: the next Last-Event-ID
+
     async def _next(self) -> tuple[int | None, dict]:
+        """(seq from `id:`, data) of the next event."""
         event_id: int | None = None
         async for line in self.lines:
             if line.startswith("id: "):
-                event_id = int(line[4:])
+                self.last_id = line[4:]
+                event_id = int(self.last_id.split("-")[1])
             elif line.startswith("data: "):
                 return event_id, orjson.loads(line[6:])
         raise AssertionError("stream ended")
@@ -55,13 +59,15 @@ async def test_sse_initial_updates_and_last_event_id(spawn, service_env, setting
             await game_events_publish_async([{"type": "price_update", "game": game("a1", price=2)}])
             [(update_id, batch)] = await sse.take(1, "batch")
             assert update_id == 2 and batch["events"][0]["game"]["price"] == 2
+            epoch = batch["epoch"]
+            assert epoch > 0 and sse.last_id == f"{epoch}-2"
             [(heartbeat_id, _)] = await sse.take(1, "heartbeat")
             assert heartbeat_id is None  # heartbeats do not move the client's position
 
         # Reconnect with Last-Event-ID: exactly what was missed is replayed.
         for price in (3, 4, 5):
             await game_events_publish_async([{"type": "price_update", "game": game("a1", price=price)}])
-        async with http.stream("GET", url, headers={"Last-Event-ID": "2"}) as response:
+        async with http.stream("GET", url, headers={"Last-Event-ID": f"{epoch}-2"}) as response:
             sse = Sse(response)
             [(replay_id, replay)] = await sse.take(1)
             assert replay["type"] == "batch" and replay["replay"] is True and replay_id == 5
@@ -72,11 +78,16 @@ async def test_sse_initial_updates_and_last_event_id(spawn, service_env, setting
         settings.REALTIME_HISTORY_MAX = 10
         for price in range(6, 30):
             await game_events_publish_async([{"type": "price_update", "game": game("a1", price=price)}])
-        async with http.stream("GET", url + "?sport=nba", headers={"Last-Event-ID": "3"}) as response:
+        async with http.stream("GET", url + "?sport=nba", headers={"Last-Event-ID": f"{epoch}-3"}) as response:
             sse = Sse(response)
             [(resync_id, resync)] = await sse.take(1)
             assert resync["type"] == "resync" and resync["reason"] == "history_exceeded"
             assert resync_id == 29 and resync["games"][0]["price"] == 29
+
+        # A position from another numbering (Redis lost its data since): never replayed as if it continued.
+        async with http.stream("GET", url, headers={"Last-Event-ID": f"{epoch - 1}-3"}) as response:
+            [(_, reset)] = await Sse(response).take(1)
+            assert reset["type"] == "resync" and reset["reason"] == "sequence_reset" and reset["epoch"] == epoch
 
         bad = await http.get(url + "?sport=no%20such")
         assert bad.status_code == 400 and bad.json()["error"] == "invalid sport"

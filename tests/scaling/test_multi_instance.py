@@ -332,6 +332,7 @@ class WsClient:
         self.events: dict[int, dict[str, Any]] = {}
         self.games: dict[str, dict[str, Any]] = {}
         self.last_seq = 0
+        self.epoch = 0
         self.closed_code: int | None = None
         self.task: asyncio.Task[None] | None = None
 
@@ -340,7 +341,8 @@ class WsClient:
         self.instance = self.ws.response.headers.get("x-instance-id", "")
         self.closed_code = None
         if resume:
-            await self.ws.send(orjson.dumps({"type": "resume", "seqs": {"all": self.last_seq}}).decode())
+            resume = {"type": "resume", "seqs": {"all": self.last_seq}, "epoch": self.epoch}
+            await self.ws.send(orjson.dumps(resume).decode())
         self.task = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
@@ -352,7 +354,7 @@ class WsClient:
                     for event in frame["events"]:
                         self.events[event["seq"]] = event
                         self.games[str(event["game"]["id"])] = event["game"]
-                    self.last_seq = max(self.last_seq, frame["seq"])
+                    self.last_seq, self.epoch = max(self.last_seq, frame["seq"]), frame["epoch"]
         except websockets.ConnectionClosed as closed:
             self.closed_code = closed.rcvd.code if closed.rcvd else 1006
             return

@@ -14,7 +14,7 @@ const games = new Map(); // id -> latest FrontendGame
 const rows = new Map(); // id -> row view
 const sections = new Map(); // sport -> section view
 const sportInfo = new Map(); // code -> {label} from /api/sports
-const feed = { seq: 0, synced: false }; // position in TOPIC; synced once a snapshot arrived
+const feed = { seq: 0, epoch: 0, synced: false }; // position in TOPIC (and its numbering); synced once a snapshot arrived
 const filters = readFilters();
 const board = document.getElementById("board");
 const summary = document.getElementById("summary");
@@ -54,7 +54,7 @@ function gameMerge(incoming, source) {
   games.set(id, game);
 }
 
-function snapshotApply(list, seq) {
+function snapshotApply(list, seq, epoch) {
   const present = new Set();
   for (const game of list) {
     gameMerge(game, "feed");
@@ -68,6 +68,7 @@ function snapshotApply(list, seq) {
     }
   }
   feed.seq = seq;
+  feed.epoch = epoch;
   feed.synced = true;
 }
 
@@ -77,10 +78,11 @@ function onFrame(frame) {
       if (event.seq <= feed.seq) continue; // already have it (replay overlap)
       gameMerge(event.game, "feed");
       feed.seq = event.seq;
+      feed.epoch = frame.epoch;
     }
     schedule();
   } else if ((frame.type === "snapshot" || frame.type === "resync" || frame.type === "initial") && frame.topic === TOPIC) {
-    snapshotApply(frame.games || [], frame.seq || 0);
+    snapshotApply(frame.games || [], frame.seq || 0, frame.epoch || 0);
     // After a resync, games that ended while we were away left the snapshot: fetch them as ended.
     if (frame.type === "resync") endedLoad().then(schedule, () => {});
     schedule();
@@ -91,7 +93,7 @@ function onFrame(frame) {
 
 function onOpen(send) {
   // After a reconnect, ask for exactly what was missed; the server replays it or sends a resync.
-  if (feed.synced) send({ type: "resume", seqs: { [TOPIC]: feed.seq } });
+  if (feed.synced) send({ type: "resume", seqs: { [TOPIC]: feed.seq }, epoch: feed.epoch });
   else send({ type: "subscribe", topics: [TOPIC] });
 }
 
