@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from games.frontend import ActivityGame, GameView, activity_game_build
@@ -77,3 +78,65 @@ class ActivityState:
             game: Any = {"id": self.game_id, "slug": self.view.slug if self.view else ""}
             return control_frame({"type": "game_removed", "game": game, "seq": self.seq, "timestamp": self.ts})
         return control_frame({"type": kind, "game": self.build(), "seq": self.seq, "timestamp": self.ts})
+
+
+class ActivityRooms:
+    """One ActivityState per watched game in this process, shared by the sockets watching it."""
+
+    def __init__(self) -> None:
+        self.rooms: dict[str, ActivityState] = {}
+
+    async def join(
+        self, sink: Sink, game_id: str, load: Callable[[str], Awaitable[tuple[GameView, dict] | None]]
+    ) -> ActivityState | None:
+        """Add `sink` to the game's room, loading the game (all markets, live prices) for its first watcher."""
+        state = self.rooms.get(game_id)
+        if state is None:
+            state = self.rooms[game_id] = ActivityState(game_id)
+            try:
+                loaded = await load(game_id)
+            except Exception:
+                self.rooms.pop(game_id, None)
+                raise
+            if loaded is None:
+                self.rooms.pop(game_id, None)
+                return None
+            state.start(*loaded)
+        await state.loaded.wait()
+        if sink.closed:
+            if not state.sinks:
+                self.rooms.pop(game_id, None)
+            return None
+        state.sinks.add(sink)
+        return state
+
+    def leave(self, sink: Sink) -> None:
+        for game_id, state in list(self.rooms.items()):
+            state.sinks.discard(sink)
+            if not state.sinks and state.loaded.is_set():
+                del self.rooms[game_id]
+
+    def apply(self, game_id: str, kind: str, game: dict[str, Any], outcomes: list[dict[str, Any]],
+              seq: int, ts: int) -> None:
+        state = self.rooms.get(game_id)
+        if state is not None:
+            state.apply(kind, game, outcomes, seq, ts)
+
+    def take(self, now: float, window_s: float, due_only: bool) -> list[tuple[ActivityState, Frame]]:
+        """The frame of every loaded room that changed (due_only: whose last frame is a window old)."""
+        frames = []
+        for state in list(self.rooms.values()):
+            if state.dirty is None or not state.loaded.is_set():
+                continue
+            if due_only and now - state.flushed_at < window_s:
+                continue
+            state.flushed_at = now
+            frames.append((state, state.frame(state.dirty)))
+            state.dirty = None
+        return frames
+
+    def resync_frames(self, sink: Sink, reason: str) -> list[Frame]:
+        return [
+            control_frame({"type": "initial", "game": state.build(), "resync": reason})
+            for state in self.rooms.values() if sink in state.sinks
+        ]

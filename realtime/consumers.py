@@ -15,6 +15,7 @@ from django.conf import settings
 from mevu import metrics
 from realtime.activity import ActivityState
 from realtime.frames import (
+    ALL_TOPIC,
     ActivitySubscribe,
     ActivityUnsubscribe,
     BadMessage,
@@ -92,7 +93,7 @@ class GamesConsumer(_HubConsumer):
             "epoch": self.hub.epoch,
         })
         # A client that never says anything gets every game, like the original.
-        self.hub.subscribe_live(self.sink, "all")
+        self.hub.subscribe_live(self.sink, ALL_TOPIC)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.hub is None or self.sink is None:
@@ -105,7 +106,7 @@ class GamesConsumer(_HubConsumer):
         if isinstance(message, Ping):
             self.reply({"type": "heartbeat"})
         elif isinstance(message, Refresh):
-            frame = self.hub.snapshot("all", "initial")
+            frame = self.hub.snapshot(ALL_TOPIC, "initial")
             self.sink.force(frame)
         elif isinstance(message, Subscribe | Unsubscribe | Resume):
             metrics.WS_SUBSCRIBE_REQUESTS.labels(message.type).inc()
@@ -120,7 +121,7 @@ class GamesConsumer(_HubConsumer):
         """The first subscribe/resume replaces the implicit all-games subscription."""
         if self.implicit_all and self.hub is not None and self.sink is not None:
             self.implicit_all = False
-            self.hub.unsubscribe(self.sink, "all")
+            self.hub.unsubscribe(self.sink, ALL_TOPIC)
 
     def _room_for(self, topics: list[str]) -> bool:
         assert self.sink is not None

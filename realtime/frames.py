@@ -16,6 +16,29 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from realtime.transport import ws_text_frame
 
 TOPIC_RE = re.compile(r"^(all|sport:[a-z0-9_.\-]{1,64}|game:[A-Za-z0-9_.\-]{1,64})$")
+ALL_TOPIC = "all"
+SPORT_PREFIX, GAME_PREFIX = "sport:", "game:"  # realtime.publish's script spells them too (Redis keys)
+
+
+def sport_topic(code: str) -> str:
+    return SPORT_PREFIX + code.lower()
+
+
+def game_topic(game_id: str) -> str:
+    return GAME_PREFIX + game_id
+
+
+def event_topics(game: dict[str, Any]) -> tuple[str, str, str]:
+    """The three topics every event about `game` belongs to, in the order the publish script numbers them."""
+    return ALL_TOPIC, sport_topic(str(game.get("sport", ""))), game_topic(str(game.get("id", "")))
+
+
+def topic_sport(topic: str) -> str | None:
+    return topic[len(SPORT_PREFIX):] if topic.startswith(SPORT_PREFIX) else None
+
+
+def topic_game(topic: str) -> str | None:
+    return topic[len(GAME_PREFIX):] if topic.startswith(GAME_PREFIX) else None
 SLUG_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,255}$")
 
 
@@ -148,9 +171,9 @@ class _TopicsMessage(_Message):
     _topics_valid = field_validator("topics")(_check_topics)
 
     def topic_names(self) -> list[str]:
-        names = [*self.topics, *(f"sport:{s.lower()}" for s in self.sports), *(f"game:{g}" for g in self.games)]
+        names = [*self.topics, *(sport_topic(s) for s in self.sports), *(game_topic(g) for g in self.games)]
         if self.all:
-            names.insert(0, "all")
+            names.insert(0, ALL_TOPIC)
         return list(dict.fromkeys(names))
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 
 from mevu.redis import redis_async
+from realtime.frames import event_topics
 from realtime.publish import EPOCH_FIELD, history_key, seqs_key
 
 
@@ -25,11 +26,10 @@ def _field(fields: dict[bytes, bytes], name: bytes) -> bytes:
 
 def _stored(entry_id: bytes, fields: dict[bytes, bytes]) -> StoredEvent:
     body = orjson.loads(_field(fields, b"e"))
-    game = body.get("game") or {}
     seq = int(entry_id.split(b"-")[0])
-    sport, gid = str(game.get("sport", "")).lower(), str(game.get("id", ""))
-    topic_seqs = {"all": seq, f"sport:{sport}": int(_field(fields, b"s")), f"game:{gid}": int(_field(fields, b"g"))}
-    return StoredEvent(seq, topic_seqs, int(_field(fields, b"t")), body)
+    seqs = (seq, int(_field(fields, b"s")), int(_field(fields, b"g")))
+    return StoredEvent(seq, dict(zip(event_topics(body.get("game") or {}), seqs, strict=True)),
+                       int(_field(fields, b"t")), body)
 
 
 async def feed_position_read() -> tuple[int, dict[str, int]]:

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
 from mevu import metrics
+from realtime.frames import ALL_TOPIC, sport_topic
 from realtime.hub import Hub, hub_running
 from realtime.sinks import SseSink
 
@@ -58,7 +59,7 @@ async def games_stream_view(request: HttpRequest) -> HttpResponse:
     except Exception:
         return JsonResponse({"error": "realtime service unavailable"}, status=503)
     sink = SseSink()
-    topic = f"sport:{sport}" if sport else "all"
+    topic = sport_topic(sport) if sport else ALL_TOPIC
     response = StreamingHttpResponse(_events(hub, sink, topic, _last_event_id(request)),
                                      content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
