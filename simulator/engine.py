@@ -127,6 +127,8 @@ class Engine:
                     if m.id in self._open_pos]
 
     def _schedule(self, game: Game) -> None:
+        if game.held:
+            return
         if game.forced and game.state.phase != FINAL:
             return  # forced games leave automatic progression; only market resolution remains
         due = self.scenario.next_due_ms(game)
@@ -332,6 +334,7 @@ class Engine:
         """Apply a forced state; the game then leaves automatic progression."""
         state = game.state
         game.forced = True
+        game.held = False
         if "score" in changes:
             _apply_score(game, str(changes["score"]))
         if "period" in changes:
