@@ -1,8 +1,9 @@
 """The live/upcoming game set: the tokens the stream worker subscribes to, and added/removed events.
 
-Live games and games kicking off within 48 h are "active". After every sync we publish the versioned
-token set (markets.tokenset) with every outcome token of their non-closed markets, and tell clients
-which games entered or left the set (game_added / game_removed) and which active games changed.
+Live games, games kicking off within 48 h and postponed games the sync still keeps (their markets stay
+open and trade) are "active", as in games.rules.in_token_window. After every sync we publish the
+versioned token set (markets.tokenset) with every outcome token of their non-closed markets, and tell
+clients which games entered or left the set (game_added / game_removed) and which active games changed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from django.utils import timezone
 from games.frontend import frontend_game_build, game_views_load
 from games.listing import listing_invalidate
 from games.models import Game
-from games.rules import STALE_AFTER
+from games.rules import STALE_AFTER, SYNC_LOOKBACK
 from markets.models import Outcome
 from markets.prices import prices_read
 from markets.tokenset import token_set_publish
@@ -30,10 +31,12 @@ TOKEN_HORIZON = timedelta(hours=48)
 
 
 def active_games_select(now: datetime | None = None) -> QuerySet[Game]:
-    """Live games, and scheduled games kicking off within the horizon (recently past kickoff included)."""
+    """Live games, scheduled games kicking off within the horizon (recently past kickoff included), and
+    postponed games within the sync's lookback."""
     now = now or timezone.now()
     upcoming = Q(status=Game.Status.SCHEDULED, kickoff__gte=now - STALE_AFTER, kickoff__lte=now + TOKEN_HORIZON)
-    return Game.objects.filter(Q(status=Game.Status.LIVE) | upcoming, vanished_at__isnull=True)
+    postponed = Q(status=Game.Status.POSTPONED, kickoff__gte=now - SYNC_LOOKBACK, kickoff__lte=now + TOKEN_HORIZON)
+    return Game.objects.filter(Q(status=Game.Status.LIVE) | upcoming | postponed, vanished_at__isnull=True)
 
 
 def active_tokens_select(now: datetime | None = None) -> list[str]:

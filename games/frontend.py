@@ -229,10 +229,16 @@ def _team(team: TeamView, probability: float, buy: float | None, sell: float | N
     }
 
 
-def _newest_ts(view: GameView, prices: Mapping[str, TokenPrice]) -> int:
-    base = int(view.updated_at.timestamp() * 1000) if view.updated_at else 0
-    stamps = [prices[o.token_id]["ts"] for m in view.markets for o in m.outcomes if o.token_id in prices]
-    return max([base, *stamps])
+def newest_ts(view: GameView, prices: Mapping[str, TokenPrice]) -> int:
+    """ms of the newest game-row, live-price or persisted-price change in this game: the age of its data.
+
+    Games outside the token set have no live price; their persisted prices are refreshed by the games
+    sync (every SYNC_GAMES_EVERY_S), which stamps each change.
+    """
+    stamps = [view.updated_at] + [o.price_updated_at for m in view.markets for o in m.outcomes]
+    persisted = [int(s.timestamp() * 1000) for s in stamps if s is not None]
+    live = [prices[o.token_id]["ts"] for m in view.markets for o in m.outcomes if o.token_id in prices]
+    return max([0, *persisted, *live])
 
 
 def frontend_game_build(
@@ -267,7 +273,7 @@ def frontend_game_build(
         "spread": _spread_label(home_buy, home_sell),
         "isLive": view.live,
         "ended": view.ended,
-        "updatedAt": _newest_ts(view, prices),
+        "updatedAt": newest_ts(view, prices),
     }
     if roles.draw is not None:
         draw_p, _, _ = _quotes(roles.draw, prices)

@@ -38,6 +38,7 @@ class OutcomeView:
     ask: float | None
     price: float | None
     last: float | None
+    price_updated_at: dt.datetime | None  # when those persisted prices last changed
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -116,6 +117,7 @@ def _outcome_view(outcome: Outcome) -> OutcomeView:
         ask=_float(outcome.best_ask),
         price=_float(outcome.price),
         last=_float(outcome.last_trade),
+        price_updated_at=outcome.price_updated_at,
     )
 
 

@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import TypedDict
 
-from games.frontend import FrontendTeam, GameView, frontend_game_build
+from games.frontend import FrontendTeam, GameView, frontend_game_build, newest_ts
 from games.gameviews import MarketView, OutcomeView
 from games.models import Game, League, Team
 from markets.prices import TokenPrice, price_mid
@@ -180,7 +180,7 @@ def live_game_build(game: Game, view: GameView, prices: Mapping[str, TokenPrice]
         "liquidity": game.liquidity,
         "commentCount": game.comment_count,
         "createdAt": _iso(game.created_at),
-        "updatedAt": _iso(game.updated_at),
+        "updatedAt": _iso(dt.datetime.fromtimestamp(newest_ts(view, prices) / 1000, dt.UTC)),  # the data's age
         "homeTeam": team_out(game.home_team, league.code) if game.home_team else None,
         "awayTeam": team_out(game.away_team, league.code) if game.away_team else None,
         "teamIdentifiers": {

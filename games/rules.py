@@ -240,6 +240,8 @@ FINAL_CODES = {"VFT", "FT", "FINAL", "F", "F/OT", "FT OT", "FT NR", "AET", "FINI
 NOT_STARTED_CODES = {"", "NS", "NOT_STARTED", "SCHEDULED", "TBD"}
 # After this long past kickoff with no live/ended signal, a closed game is over (original: endDate + 5 h).
 STALE_AFTER = timedelta(hours=6)
+# The games sync keeps games that kicked off up to this long ago (plus live ones).
+SYNC_LOOKBACK = timedelta(days=1)
 
 
 def game_status(
@@ -433,9 +435,15 @@ def probabilities_from_prices(
 
 
 def in_token_window(status: str, kickoff: datetime | None, now: datetime, horizon: timedelta) -> bool:
-    """Live games, and games not yet over that kick off within the horizon, get streamed prices."""
+    """Live games, and games not yet over that kick off within the horizon, get streamed prices.
+
+    A postponed game's markets stay open and keep trading until it is played or resolved, so it is
+    streamed for as long as the games sync keeps it (kickoff within SYNC_LOOKBACK), not STALE_AFTER.
+    """
     if status == "live":
         return True
-    if status != "scheduled" or kickoff is None:
+    if kickoff is None:
         return False
-    return now - STALE_AFTER <= kickoff <= now + horizon
+    if status == "postponed":
+        return now - SYNC_LOOKBACK <= kickoff <= now + horizon
+    return status == "scheduled" and now - STALE_AFTER <= kickoff <= now + horizon

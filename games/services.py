@@ -32,7 +32,7 @@ from mevu.redis import redis_key, redis_sync
 
 log = logging.getLogger(__name__)
 
-LOOKBACK = timedelta(days=1)
+LOOKBACK = rules.SYNC_LOOKBACK
 LOOKAHEAD = timedelta(days=7)
 TOKEN_HORIZON = timedelta(hours=48)
 # The sports socket owns the live state while it is fresh; Gamma's copy lags behind it.

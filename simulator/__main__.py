@@ -10,6 +10,14 @@ import sys
 from .app import SimConfig, run
 from .faults import parse_fault_args
 from .leagues import LEAGUES
+from .replay import parse_moment
+
+
+def _moment(text: str) -> int:
+    try:
+        return parse_moment(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def parse_args(argv: list[str] | None = None) -> SimConfig:
@@ -21,7 +29,12 @@ def parse_args(argv: list[str] | None = None) -> SimConfig:
     p.add_argument("--leagues", nargs="+", metavar="CODE", help=f"league codes ({', '.join(sorted(LEAGUES))})")
     p.add_argument("--games", type=int, help="number of fixtures (default: a realistic day, ~150)")
     p.add_argument("--events-file", help="replay recorded Gamma events instead of a generated day")
-    p.add_argument("--shift-to-now", action="store_true", help="with --events-file: latest kickoff moves to now")
+    p.add_argument("--shift-to-now", action="store_true",
+                   help="with --events-file: the recording's moment (newest updatedAt) moves to now")
+    p.add_argument("--recorded-at", type=_moment, metavar="WHEN",
+                   help="with --shift-to-now: the recording's moment (ISO time or epoch ms; default: newest updatedAt)")
+    p.add_argument("--replay-play", action="store_true",
+                   help="with --events-file: play replayed games on from their recorded state (default: hold it)")
     p.add_argument("--game-speed", type=float, default=1.0, help="compress game time (and the schedule) by this factor")
     p.add_argument("--gamma-lag-s", type=float, default=2.0, help="Gamma live fields lag the sports socket by this")
     p.add_argument("--resolve-delay-s", type=float, default=600.0, help="final whistle -> markets resolved")
@@ -53,7 +66,8 @@ def parse_args(argv: list[str] | None = None) -> SimConfig:
             p.error(f"unknown leagues {unknown}; known: {sorted(LEAGUES)}")
     return SimConfig(
         host=a.host, port=a.port, seed=a.seed, rate=a.rate, leagues=a.leagues, games=a.games,
-        events_file=a.events_file, shift_to_now=a.shift_to_now, game_speed=a.game_speed, gamma_lag_s=a.gamma_lag_s,
+        events_file=a.events_file, shift_to_now=a.shift_to_now, recorded_at_ms=a.recorded_at,
+        replay_play=a.replay_play, game_speed=a.game_speed, gamma_lag_s=a.gamma_lag_s,
         resolve_delay_s=a.resolve_delay_s, new_game_every_s=a.new_game_every_s, trade_prob=a.trade_prob,
         ping_timeout_s=a.ping_timeout_s, max_assets=a.max_assets, max_subscribe_ids=a.max_subscribe_ids,
         sports_heartbeat=a.sports_heartbeat, sports_protocol_ping_s=a.sports_protocol_ping_s,

@@ -33,6 +33,8 @@ class SimConfig:
     games: int | None = None
     events_file: str | None = None
     shift_to_now: bool = False
+    recorded_at_ms: int | None = None  # the recording's moment (default: its newest updatedAt)
+    replay_play: bool = False  # replayed games play on instead of holding their recorded state
     game_speed: float = 1.0
     gamma_lag_s: float = 2.0
     resolve_delay_s: float = 600.0
@@ -70,8 +72,8 @@ def build_runtime(cfg: SimConfig) -> Runtime:
     if cfg.events_file:
         items = load_events(cfg.events_file)
         if cfg.shift_to_now:
-            items = shift_to_now(items, now)
-        scenario = build_replay(cfg.seed, now, items, cfg.game_speed, cfg.resolve_delay_s)
+            items = shift_to_now(items, now, cfg.recorded_at_ms)
+        scenario = build_replay(cfg.seed, now, items, cfg.game_speed, cfg.resolve_delay_s, cfg.replay_play)
         mode = "replay"
     else:
         scenario = build_scenario(cfg.seed, now, cfg.leagues, cfg.games, cfg.game_speed, cfg.resolve_delay_s)

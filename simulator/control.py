@@ -60,6 +60,7 @@ class ControlApi:
             web.get("/_sim/books", self.books),
             web.post("/_sim/games", self.add_games),
             web.post("/_sim/game/{event_id}", self.force_game),
+            web.post("/_sim/book/{token_id}", self.move_book),
             web.get("/_sim/stats", self.get_stats),
         ]
 
@@ -172,11 +173,11 @@ class ControlApi:
             body = await _body(request)
         except (ValueError, orjson.JSONDecodeError) as exc:
             return json_response({"error": str(exc)}, status=400)
-        allowed = {"score", "period", "elapsed", "live", "ended"}
+        allowed = {"score", "period", "elapsed", "live", "ended", "postponed"}
         unknown = set(body) - allowed
         if unknown:
             return json_response({"error": f"unknown fields {sorted(unknown)}"}, status=400)
-        for key in ("live", "ended"):
+        for key in ("live", "ended", "postponed"):
             if key in body and not isinstance(body[key], bool):
                 return json_response({"error": f"{key} must be a boolean"}, status=400)
         now = self.engine.clock.now_ms()
@@ -186,6 +187,26 @@ class ControlApi:
             "frame": sports_frame(event.game, event.game.state, now),
             "gamma_visible_at_ms": now + int(self.engine.cfg.gamma_lag_s * 1000),
         })
+
+    async def move_book(self, request: web.Request) -> web.Response:
+        found = self.scenario.tokens.get(request.match_info["token_id"])
+        if found is None or found[0].book is None:
+            return json_response({"error": "no order book for this token id"}, status=404)
+        market, index = found
+        try:
+            body = await _body(request)
+            bid, ask = float(body["best_bid"]), float(body["best_ask"])
+        except (KeyError, ValueError, TypeError, orjson.JSONDecodeError) as exc:
+            return json_response({"error": f"need numeric best_bid and best_ask: {exc}"}, status=400)
+        tick = market.book.tick
+        best_bid, best_ask = round(bid * 1000 / tick) * tick, round(ask * 1000 / tick) * tick
+        if not 0 < best_bid < best_ask < 1000:
+            return json_response({"error": "need 0 < best_bid < best_ask < 1 on the tick grid"}, status=400)
+        now = self.engine.clock.now_ms()
+        self.engine.move_book(market, index, best_bid, best_ask, now)
+        bb, ba = market.book.best(index)
+        return json_response({"token_id": market.tokens[index], "best_bid": PRICE_STRINGS[bb] if bb else None,
+                              "best_ask": PRICE_STRINGS[ba] if ba else None, "timestamp": now})
 
     async def get_stats(self, request: web.Request) -> web.Response:
         stats = self.stats

@@ -25,7 +25,7 @@ from .books import (
     tick_size_frame,
 )
 from .conn import Stats
-from .gameplay import FINAL, LIVE, PRE, GameState
+from .gameplay import FINAL, LIVE, POSTPONED, PRE, GameState
 from .scenario import Game, Market, Scenario
 from .ws_market import MarketHub
 from .ws_sports import SportsHub, sports_frame
@@ -127,6 +127,8 @@ class Engine:
                     if m.id in self._open_pos]
 
     def _schedule(self, game: Game) -> None:
+        if game.held:
+            return
         if game.forced and game.state.phase != FINAL:
             return  # forced games leave automatic progression; only market resolution remains
         due = self.scenario.next_due_ms(game)
@@ -328,17 +330,39 @@ class Engine:
             out.append(game)
         return out
 
+    def move_book(self, market: Market, token: int, best_bid: int, best_ask: int, ts: int) -> None:
+        """Re-seat a book at a new touch (thousandths, of ``token``), as a large order would; subscribers
+        get ``book`` snapshots of both tokens and the random walk continues from there."""
+        book = market.book
+        assert book is not None
+        if token == 1:
+            best_bid, best_ask = 1000 - best_ask, 1000 - best_bid
+        book.bids.clear()
+        book.asks.clear()
+        book.populate(random.Random(f"{self.scenario.seed}:move:{market.id}:{ts}"), (best_bid + best_ask) / 2000,
+                      0.9 if market.main else 0.5, (best_bid, best_ask))
+        book.touch(ts)
+        market.target = (best_bid + best_ask) // 2
+        if self.markets.market_subscribers(market):
+            for index in (0, 1):
+                self.markets.publish_token(book.tokens[index], book.snapshot_frame(index), "book")
+
     def force(self, game: Game, changes: dict[str, object], ts: int) -> None:
         """Apply a forced state; the game then leaves automatic progression."""
         state = game.state
         game.forced = True
+        game.held = False
         if "score" in changes:
             _apply_score(game, str(changes["score"]))
         if "period" in changes:
             state.period = str(changes["period"])
         if "elapsed" in changes:
             state.elapsed = str(changes["elapsed"])
-        if changes.get("ended") is True:
+        if changes.get("postponed") is True:
+            state.phase = POSTPONED
+            state.period = "POST"
+            state.elapsed = ""
+        elif changes.get("ended") is True:
             state.phase = FINAL
             state.finished_ms = ts
             if "period" not in changes:

@@ -80,6 +80,16 @@ class SportModel:
         prog.next_ms = kickoff_ms + self._step_ms(prog.segments[0], speed)
         return prog
 
+    def resume(self, state: GameState, rng: random.Random, now_ms: int, speed: float, edge: float) -> Progress:
+        """Play on from a recorded live state: its score, from the start of its period (else the first)."""
+        segments = self.regulation(rng)
+        period = state.period.strip().lower()
+        seg = next((i for i, s in enumerate(segments) if s.label.lower() == period), 0)
+        prog = Progress(segments, seg=seg, edge=max(-0.3, min(0.3, edge)))
+        state.phase = LIVE
+        prog.next_ms = now_ms + self._step_ms(segments[seg], speed)
+        return prog
+
     def advance(self, state: GameState, prog: Progress, rng: random.Random, speed: float, now_ms: int) -> bool:
         """Run every step due by ``now_ms``; True if the state changed."""
         changed = False
@@ -321,6 +331,10 @@ class Tennis(SportModel):
         prog = super().start(state, rng, kickoff_ms, speed, edge)
         state.sets = [(0, 0)]
         return prog
+
+    def resume(self, state: GameState, rng: random.Random, now_ms: int, speed: float, edge: float) -> Progress:
+        state.sets = state.sets or [(0, 0)]
+        return super().resume(state, rng, now_ms, speed, edge)
 
     def _step(self, state: GameState, prog: Progress, rng: random.Random, speed: float) -> None:
         at = prog.next_ms

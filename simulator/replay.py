@@ -139,18 +139,46 @@ def kickoff_of(event: dict[str, Any]) -> int | None:
     return None
 
 
-def shift_to_now(items: list[tuple[dict[str, Any], dict[str, Any] | None]], now_ms: int
-                 ) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
-    """Move every timestamp so the latest kickoff is at the next full minute."""
+def recorded_moment(items: list[tuple[dict[str, Any], dict[str, Any] | None]]) -> int | None:
+    """When the recording was taken: the newest ``updatedAt`` of its events and markets."""
+    stamps = [
+        ms for event, _ in items
+        for obj in (event, *[m for m in event.get("markets") or [] if isinstance(m, dict)])
+        if (ms := _ms(obj.get("updatedAt"))) is not None
+    ]
+    return max(stamps, default=None)
+
+
+def parse_moment(text: str) -> int:
+    """``--recorded-at``: epoch milliseconds or an ISO timestamp (UTC when no zone is given)."""
+    if text.strip().isdigit():
+        return int(text)
+    value = _ms(text.strip())
+    if value is None:
+        raise ValueError(f"not a timestamp: {text!r}")
+    return value
+
+
+def shift_to_now(items: list[tuple[dict[str, Any], dict[str, Any] | None]], now_ms: int,
+                 recorded_at_ms: int | None = None) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+    """Move every timestamp so the recording's moment is now, keeping each event's relation to it.
+
+    The moment is ``recorded_at_ms``, else the newest ``updatedAt`` in the recording; a recording
+    without any (hand-made files) falls back to its latest kickoff. The shift is whole seconds, so
+    recorded sub-second digits stay exact.
+    """
     kickoffs = [k for e, _ in items if (k := kickoff_of(e)) is not None]
-    if not kickoffs:
-        return items
-    target = now_ms - now_ms % 60_000 + 60_000
-    delta = timedelta(milliseconds=target - max(kickoffs))
+    moment = recorded_at_ms if recorded_at_ms is not None else recorded_moment(items)
+    if moment is None:
+        if not kickoffs:
+            return items
+        moment = max(kickoffs)
+    delta = timedelta(seconds=(now_ms - moment) // 1000)
+    delta_ms = int(delta.total_seconds() * 1000)
     out = []
     for event, teams in items:
-        kickoff = kickoff_of(event) or max(kickoffs)
-        days = (datetime.fromisoformat(eastern_date(kickoff + int(delta.total_seconds() * 1000)))
+        kickoff = kickoff_of(event) or moment
+        days = (datetime.fromisoformat(eastern_date(kickoff + delta_ms))
                 - datetime.fromisoformat(eastern_date(kickoff))).days
         out.append((_shift_value(event, delta, days), _shift_value(teams, delta, days) if teams else teams))
     return out
@@ -181,7 +209,9 @@ def _is_moneyline_pair(market: dict[str, Any]) -> bool:
 
 
 def build_replay(seed: int, now_ms: int, items: list[tuple[dict[str, Any], dict[str, Any] | None]],
-                 speed: float = 1.0, resolve_delay_s: float = 600.0) -> Scenario:
+                 speed: float = 1.0, resolve_delay_s: float = 600.0, play: bool = False) -> Scenario:
+    """The recorded world. Games hold their recorded state unless ``play``: then upcoming games kick
+    off and play, live games play on from their recorded period and score, finals resolve."""
     scenario = Scenario(seed, now_ms, speed, resolve_delay_s)
     rng = scenario.rng
     team_index: dict[tuple[str, str], Team] = {}
@@ -222,6 +252,7 @@ def build_replay(seed: int, now_ms: int, items: list[tuple[dict[str, Any], dict[
                         rng=random.Random(f"{seed}:game:{len(scenario.games)}"),
                         ns_fields="score" in raw_event)
             game.state = _state_from(raw_event, game, kickoff)
+            game.held = not play
             game.gamma = game.state.copy()
             scenario.games.append(game)
             scenario.games_by_game_id[game_id] = game
@@ -240,6 +271,10 @@ def build_replay(seed: int, now_ms: int, items: list[tuple[dict[str, Any], dict[
         for raw_market in markets:
             _add_market(scenario, event, clean_market(raw_market), now_ms)
         _fit_game_lines(game)
+    if play:
+        for game in scenario.games:
+            if game.state.phase == LIVE:
+                game.prog = game.model.resume(game.state, game.rng, now_ms, speed, game.edge())
     return scenario
 
 
@@ -294,7 +329,6 @@ def _state_from(event: dict[str, Any], game: Game, kickoff: int) -> GameState:
         state.finished_ms = _ms(event.get("finishedTimestamp")) or kickoff + int(game.model.duration_s() * 1000)
     elif event.get("live") is True:
         state.phase = LIVE
-        game.forced = True  # no timeline to continue from: keep the recorded live state
     else:
         state.phase = PRE
         state.period = ""
@@ -376,4 +410,4 @@ def _is_number(text: str) -> bool:
     return True
 
 
-__all__ = ["build_replay", "clean_market", "load_events", "shift_to_now"]
+__all__ = ["build_replay", "clean_market", "load_events", "parse_moment", "recorded_moment", "shift_to_now"]

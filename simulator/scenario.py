@@ -102,6 +102,7 @@ class Game:
     ns_fields: bool = True  # whether Gamma sends score/elapsed/live/ended before kickoff
     gamma_updated_ms: int = 0
     forced: bool = False  # state set through the control API: no automatic progression
+    held: bool = False  # a replayed game kept as recorded: no progression, no market resolution
 
     @property
     def home(self) -> Team:

@@ -26,6 +26,16 @@ def _published() -> list[tuple[str, str]]:
     return [(e["type"], e["game"]["id"]) for e in events]
 
 
+LAL, BOS = ("lal", "Los Angeles Lakers"), ("bos", "Boston Celtics")
+
+
+def _nba() -> League:
+    league = League.objects.create(code="nba", series_ids=["10345"], ordering="away")
+    for gid, (abbr, name) in enumerate((LAL, BOS), start=1):
+        Team.objects.create(gamma_id=gid, league=league, name=name, abbreviation=abbr)
+    return league
+
+
 def _sync(league: League, events: list[dict], now: datetime) -> int:
     with GammaClient("http://gamma.test", transport=gamma_transport({"/events": events})) as client:
         report = services.games_sync(client, league, now=now)
@@ -34,15 +44,12 @@ def _sync(league: League, events: list[dict], now: datetime) -> int:
 
 @pytest.mark.django_db
 def test_token_set_and_set_change_events() -> None:
-    league = League.objects.create(code="nba", series_ids=["10345"], ordering="away")
-    for gid, (abbr, name) in enumerate((("lal", "Los Angeles Lakers"), ("bos", "Boston Celtics")), start=1):
-        Team.objects.create(gamma_id=gid, league=league, name=name, abbreviation=abbr)
-    lal, bos = ("lal", "Los Angeles Lakers"), ("bos", "Boston Celtics")
-    live = event_raw("nba", lal, bos, NOW - timedelta(hours=1), live=True, period="Q3", score="60-58")
+    league = _nba()
+    live = event_raw("nba", LAL, BOS, NOW - timedelta(hours=1), live=True, period="Q3", score="60-58")
     live["markets"].append(market_raw("Lakers vs. Celtics: O/U 230.5", ["Over", "Under"], ["1", "0"], smt="totals",
                                       line=230.5, closed=True))
-    soon = event_raw("nba", bos, lal, NOW + timedelta(hours=10))
-    later = event_raw("nba", lal, bos, NOW + timedelta(days=5))
+    soon = event_raw("nba", BOS, LAL, NOW + timedelta(hours=10))
+    later = event_raw("nba", LAL, BOS, NOW + timedelta(days=5))
 
     version = _sync(league, [live, soon, later], NOW)
     _, tokens = token_set_read()
@@ -73,3 +80,28 @@ def test_token_set_and_set_change_events() -> None:
     _, tokens = token_set_read()
     assert len(tokens) == 8
     assert _published()[-1] == ("game_update", soon["id"])
+
+
+@pytest.mark.django_db
+def test_postponed_games_stream_while_the_sync_keeps_them() -> None:
+    """A postponed game's markets stay open and trade: streamed until its kickoff leaves the sync's lookback."""
+    league = _nba()
+    # Past STALE_AFTER, where a scheduled game would count as over, but within the sync's lookback.
+    postponed = event_raw("nba", LAL, BOS, NOW - timedelta(hours=8), period="POST")
+    _sync(league, [postponed], NOW)
+    postponed_tokens = set(Outcome.objects.filter(market__game__gamma_id=postponed["id"])
+                           .values_list("token_id", flat=True))
+    assert token_set_read()[1] == postponed_tokens and len(postponed_tokens) == 6
+    assert _published() == [("game_added", postponed["id"])]
+
+    # The stream now owns its prices: a re-sync with other Gamma prices leaves them alone.
+    Outcome.objects.filter(token_id__in=postponed_tokens).update(best_bid="0.31")
+    moved = {**postponed, "markets": [{**m, "bestBid": 0.2} for m in postponed["markets"]]}
+    _sync(league, [moved], NOW)
+    assert {str(b) for b in Outcome.objects.filter(token_id__in=postponed_tokens)
+            .values_list("best_bid", flat=True)} == {"0.3100"}
+
+    # A day and more after its kickoff the sync no longer keeps it, and the stream lets it go.
+    _sync(league, [], NOW + timedelta(hours=17))
+    assert token_set_read()[1] == set()
+    assert _published()[-1] == ("game_removed", postponed["id"])

@@ -66,9 +66,11 @@ def test_default_day_counts_bounded_queries_and_idle_resync_writes_nothing() -> 
         assert again["games"].upserted == 0 and again["games"].unchanged == expected["games"]
         assert again["teams"].upserted == 0 and again["leagues"].upserted == 0
 
-    # Every non-closed market's tokens of live games and games within 48 h are in the stream's token set.
+    # Every non-closed market's tokens of live games and games within 48 h are in the stream's token set
+    # (postponed ones too: their markets stay open and trade).
     _, tokens = token_set_read()
-    live_or_soon = Outcome.objects.filter(market__closed=False, market__game__status__in=["live", "scheduled"])
+    live_or_soon = Outcome.objects.filter(market__closed=False,
+                                          market__game__status__in=["live", "scheduled", "postponed"])
     assert tokens and tokens <= set(live_or_soon.values_list("token_id", flat=True))
     assert Outcome.objects.filter(market__game__status="live", market__closed=False).exclude(
         token_id__in=tokens).count() == 0

@@ -13,6 +13,7 @@ import pytest
 import websockets
 
 from simulator.testing import SimHandle, run_simulator
+from tests.conftest import wait_until
 
 from .conftest import connect
 
@@ -161,3 +162,33 @@ def test_sports_heartbeat_text_and_protocol(csim: SimHandle) -> None:
         return None
 
     assert asyncio.run(silent()) == 1006
+
+
+def test_move_book_and_postpone(csim: SimHandle) -> None:
+    added = csim.control("POST", "/_sim/games", {"league": "nba", "count": 1, "kickoff_in_s": 3600})
+    event_id, (token0, token1) = added["event_ids"][0], added["token_ids"][:2]
+    csim.control("POST", "/_sim/pause")
+    try:
+        async def moved() -> list[dict[str, Any]]:
+            async with connect(csim.clob_ws_url) as ws:
+                await ws.send(json.dumps({"type": "market", "assets_ids": [token0, token1]}))
+                await ws.recv()  # the initial dump
+                await asyncio.to_thread(csim.control, "POST", f"/_sim/book/{token1}",
+                                        {"best_bid": 0.3, "best_ask": 0.34})
+                return [json.loads(await asyncio.wait_for(ws.recv(), 5)) for _ in range(2)]
+        frames = asyncio.run(moved())
+        truth = csim.control("GET", "/_sim/books")
+    finally:
+        csim.control("POST", "/_sim/resume")
+    # Moving token 1 to 0.30/0.34 puts its complement at 0.66/0.70; subscribers get both books.
+    assert (truth[token1]["best_bid"], truth[token1]["best_ask"]) == ("0.3", "0.34")
+    assert (truth[token0]["best_bid"], truth[token0]["best_ask"]) == ("0.66", "0.7")
+    assert {f["asset_id"] for f in frames} == {token0, token1} and {f["event_type"] for f in frames} == {"book"}
+    for bad in ({"best_bid": 0.5, "best_ask": 0.4}, {"best_bid": "x"}, {}):
+        with pytest.raises(httpx.HTTPStatusError):
+            csim.control("POST", f"/_sim/book/{token0}", bad)
+    with pytest.raises(httpx.HTTPStatusError):
+        csim.control("POST", "/_sim/book/123", {"best_bid": 0.3, "best_ask": 0.4})
+
+    csim.control("POST", f"/_sim/game/{event_id}", {"postponed": True})
+    wait_until(lambda: _event(csim, event_id)["period"] == "POST", 5)

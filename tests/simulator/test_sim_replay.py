@@ -11,8 +11,9 @@ from typing import Any
 import httpx
 
 from simulator import schemas as S
-from simulator.replay import FRONTEND_ONLY_KEYS
+from simulator.replay import FRONTEND_ONLY_KEYS, kickoff_of, recorded_moment
 from simulator.testing import SimHandle, run_simulator
+from tests.conftest import wait_until
 
 from .conftest import FIXTURES, collect, needs_shared
 
@@ -51,11 +52,15 @@ def test_replay_cbb_extract(tmp_path: Path) -> None:
         assert {"indst", "drake", "blkbn", "eill", "sc", "cabap"} == set(by_abbr)
         assert by_abbr["drake"]["record"] == "(11-10)" and by_abbr["drake"]["name"] == "Drake Bulldogs"
 
-        # --shift-to-now: the latest kickoff is about now; dates in slugs follow the kickoff.
-        kickoffs = {e["id"]: e["startTime"] for e in events}
-        latest = max(time.mktime(time.strptime(k, "%Y-%m-%dT%H:%M:%SZ")) - time.timezone for k in kickoffs.values())
-        assert abs(latest - time.time()) < 180
+        # --shift-to-now: the recording's moment (its newest updatedAt) is now, and every timestamp keeps
+        # its distance to it; dates in slugs follow the kickoff.
+        moment = recorded_moment([(e, None) for e in recorded_events.values()])
+        served_moment = recorded_moment([(e, None) for e in events])
+        assert moment is not None and served_moment is not None
+        assert abs(served_moment / 1000 - time.time()) < 60
         for event in events:
+            before = recorded_events[event["id"]]
+            assert kickoff_of(event) - served_moment == kickoff_of(before) - moment  # type: ignore[operator]
             assert event["slug"].endswith(event["eventDate"])
 
         # Recorded sports state is kept: final, postponed, cancelled (still active).
@@ -126,3 +131,62 @@ def test_replay_derives_teams_from_slugs_and_outcomes(tmp_path: Path) -> None:
     bid, ask = float(book["bids"][-1]["price"]), float(book["asks"][-1]["price"])
     assert bid <= 0.6 <= ask
     assert json.loads(events[0]["markets"][0]["outcomePrices"])[0] == f"{(bid + ask) / 2:g}"
+
+
+def _recording(moment: str) -> list[dict[str, Any]]:
+    """A live game (Q3, 50-48) and a game recorded before its start although its kickoff had passed."""
+    def event(eid: str, slug: str, kickoff: str, extra: dict[str, Any], token_base: int) -> dict[str, Any]:
+        return {
+            "id": eid, "slug": slug, "title": f"{eid} A vs. {eid} B", "active": True, "closed": False,
+            "startDate": "2026-01-20T10:00:00.000000Z", "startTime": kickoff, "endDate": kickoff,
+            "updatedAt": moment, "gameId": int(eid), **extra,
+            "markets": [{
+                "id": f"{eid}1", "question": f"{eid} A vs. {eid} B", "conditionId": "0x" + eid * 16,
+                "slug": slug, "outcomes": json.dumps([f"{eid} A", f"{eid} B"]), "outcomePrices": '["0.6", "0.4"]',
+                "clobTokenIds": json.dumps([str(token_base + 1), str(token_base + 2)]), "active": True,
+                "closed": False, "sportsMarketType": "moneyline", "orderPriceMinTickSize": 0.01,
+                "updatedAt": "2026-01-27T10:00:00.000000Z",
+            }],
+        }
+    return [
+        event("7001", "nba-aaa-bbb-2026-01-27", "2026-01-27T11:00:00Z",
+              {"score": "50-48", "period": "Q3", "elapsed": "05:12", "live": True, "ended": False}, 10**70),
+        event("7002", "nba-ccc-ddd-2026-01-27", "2026-01-27T11:55:00Z",
+              {"score": "", "period": "NS", "live": False, "ended": False}, 2 * 10**70),
+    ]
+
+
+def _live_fields(sim: SimHandle) -> dict[str, tuple[Any, ...]]:
+    events = httpx.get(sim.gamma_url + "/events", timeout=10).json()
+    return {e["id"]: (e.get("period"), e.get("score"), e.get("live"), e.get("ended")) for e in events}
+
+
+def test_replay_holds_the_recorded_state_unless_asked_to_play(tmp_path: Path) -> None:
+    path = tmp_path / "moment.json"
+    path.write_text(json.dumps(_recording("2026-01-27T12:00:00.000000Z")))
+    recorded = {"7001": ("Q3", "50-48", True, False), "7002": ("NS", "", False, False)}
+    with run_simulator(seed=1, rate=200, extra_args=("--events-file", str(path), "--shift-to-now",
+                                                       "--gamma-lag-s", "0")) as sim:
+        assert _live_fields(sim) == recorded
+        # Kickoff times keep their distance to the moment: 7002 was due 5 minutes before it, yet not started.
+        kickoffs = {e["id"]: kickoff_of(e) for e in httpx.get(sim.gamma_url + "/events", timeout=10).json()}
+        assert abs(kickoffs["7002"] / 1000 + 300 - time.time()) < 60  # type: ignore[operator]
+        wait_until(lambda: sim.control("GET", "/_sim/stats")["price_changes"] > 200, 20)  # ticks have run
+        assert _live_fields(sim) == recorded
+        assert sim.control("GET", "/_sim/stats")["sports_updates"] == 0
+
+    # --recorded-at names the moment explicitly: an hour later, 7002 lies 65 minutes in the past.
+    with run_simulator(seed=1, rate=0, extra_args=("--events-file", str(path), "--shift-to-now",
+                                                     "--recorded-at", "2026-01-27T13:00:00Z")) as sim:
+        kickoffs = {e["id"]: kickoff_of(e) for e in httpx.get(sim.gamma_url + "/events", timeout=10).json()}
+        assert abs(kickoffs["7002"] / 1000 + 3900 - time.time()) < 60  # type: ignore[operator]
+
+    # --replay-play: the overdue game kicks off, the live one plays on from Q3 and its recorded score.
+    with run_simulator(seed=1, rate=0, extra_args=("--events-file", str(path), "--shift-to-now", "--replay-play",
+                                                     "--gamma-lag-s", "0", "--game-speed", "200")) as sim:
+        def moved() -> bool:
+            fields = _live_fields(sim)
+            a, b = (int(x) for x in fields["7001"][1].split("-"))
+            assert a >= 50 and b >= 48 and fields["7001"][0] in ("Q3", "Q4", "OT", "VFT")
+            return a + b > 98 and fields["7002"][0] != "NS"  # kicked off (at this speed, maybe over)
+        wait_until(moved, 30)
