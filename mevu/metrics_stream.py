@@ -62,9 +62,9 @@ def stream_metrics_export(program: Any) -> None:
         if sock.ws is not None and heard:
             metrics.UPSTREAM_LAST_FRAME.labels(SOURCE, str(sock.index)).set(heard)
     metrics.STREAM_LOOP_LAG.set(program.counters.extra.get("loop_lag_max_ms", 0) / 1000)
-    if program.lease is not None:
-        metrics.LEASE_HELD.labels(program.lease.name).set(1)
-        metrics.LEASE_FENCE.labels(program.lease.name).set(program.lease.token)
+    if program.holder.lease is not None:
+        metrics.LEASE_HELD.labels(program.holder.lease.name).set(1)
+        metrics.LEASE_FENCE.labels(program.holder.lease.name).set(program.holder.lease.token)
 
 
 def stream_metrics_end(program: Any) -> None:

@@ -39,7 +39,7 @@ def test_counter_deltas_are_exported_once_and_gauges_follow_the_program(program:
     store.feed(b'{"event_type":"surprise_event","asset_id":"t1"}')
     program.counters.hash_mismatch += 2
     program.counters.extra["loop_lag_max_ms"] = 250  # a gauge, not an event type
-    program.lease = Lease("stream", "metrics-test", 41, 10_000)
+    program.holder.lease = Lease("stream", "metrics-test", 41, 10_000)
 
     stream_metrics_export(program)
     stream_metrics_export(program)  # nothing new: nothing added twice

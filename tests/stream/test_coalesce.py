@@ -19,6 +19,7 @@ from django.db import connections
 from markets.models import Outcome
 from markets.prices import prices_read
 from markets.stream.gameindex import game_index_load
+from markets.stream.loops import every
 from markets.stream.persist import fence_pg_advance
 from markets.stream.program import StreamProgram, stream_config_from_settings
 from realtime.lease import lease_acquire
@@ -60,10 +61,10 @@ async def test_burst_publishes_once_per_window_and_always_the_newest(game_tokens
     game_id, tokens = game_tokens
     recorder = Recorder()
     program = StreamProgram(stream_config_from_settings(holder="test", coalesce_s=WINDOW_S), publish=recorder)
-    program.lease = lease_acquire("stream", "test", 10_000)
-    program.index = await sync_to_async(game_index_load)(tokens)
+    program.holder.lease = lease_acquire("stream", "test", 10_000)
+    program.window.index = await sync_to_async(game_index_load)(tokens)
     program.store.track(tokens)
-    window = asyncio.create_task(program._window_loop())
+    window = asyncio.create_task(every(program.config.coalesce_s, program.window.flush, "price window"))
     try:
         ts = 1_000
         # 40 bid moves spread over ~0.6 s: several windows, many changes per window.
@@ -87,11 +88,11 @@ async def test_burst_publishes_once_per_window_and_always_the_newest(game_tokens
     # Nothing new: nothing published; an unchanged price is not republished either.
     before = len(recorder.calls)
     program.store.feed(_change(tokens[0], ts + 1, "0.49"))
-    assert await program.flush_window() == 0 and len(recorder.calls) == before
+    assert await program.window.flush() == 0 and len(recorder.calls) == before
 
     # The batch reaches PostgreSQL on the next persist (fenced), with the newest value.
     await program.db.run(fence_pg_advance, program.fence)
-    assert await program.persist_once() == 1
+    assert await program.window.persist(program.db) == 1
     outcome = await sync_to_async(Outcome.objects.get)(token_id=tokens[0])
     assert float(outcome.best_bid) == 0.49 and outcome.price_updated_at is not None
     await program.db.close()

@@ -131,10 +131,10 @@ async def test_fence_counter_lost_by_redis_is_raised_above_postgres(transactiona
 
     await sync_to_async(fence_pg_advance)(("stream", 50))
     program = StreamProgram(stream_config_from_settings(holder="t"))
-    program.lease = await lease_acquire_async("stream", "t", 5000)
-    assert program.lease is not None and program.lease.token == 1
-    await program._fence_register()
-    assert program.lease.token == 51
+    program.holder.lease = await lease_acquire_async("stream", "t", 5000)
+    assert program.holder.lease is not None and program.holder.lease.token == 1
+    await program.holder.fence_register(program.db)
+    assert program.holder.lease.token == 51
     assert (await sync_to_async(StreamFence.objects.get)(name="stream")).token == 51
     status = lease_status("stream")
     assert status["holder"] == "t" and status["token"] == 51

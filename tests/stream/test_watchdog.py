@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from markets.stream.program import lease_acquire_waiting, standby_key, stream_config_from_settings
+from markets.stream.holding import LeaseHolder, standby_key
 from markets.stream.watchdog import stream_queue_key, stream_task_started, stream_watchdog_tick
 from markets.tasks import stream_run, stream_watchdog
 from mevu.redis import redis_async, redis_key, redis_sync
@@ -47,22 +47,22 @@ def test_live_holder_gets_exactly_one_standby() -> None:
 
 
 async def test_standby_waits_then_takes_the_lease_when_it_frees() -> None:
-    config = stream_config_from_settings(holder="standby:1", lease_ttl_s=1.0)
+    standby = LeaseHolder("stream", "standby:1", 1.0)
     holder = lease_acquire("stream", "holder:0", 1000)
     assert holder is not None
-    waiting = asyncio.create_task(lease_acquire_waiting(config))
+    waiting = asyncio.create_task(standby.acquire(asyncio.Event()))
     await asyncio.sleep(0.6)
     assert not waiting.done() and await redis_async().get(standby_key()) == b"standby:1"
-    lease = await asyncio.wait_for(waiting, 5)  # the holder never renews: its key expires after 1 s
-    assert lease is not None and lease.token > holder.token
+    assert await asyncio.wait_for(waiting, 5)  # the holder never renews: its key expires after 1 s
+    assert standby.lease is not None and standby.lease.token > holder.token
     assert await redis_async().get(standby_key()) is None
 
 
 async def test_standby_stops_when_asked() -> None:
-    config = stream_config_from_settings(holder="standby:2")
+    standby = LeaseHolder("stream", "standby:2", 10.0)
     assert lease_acquire("stream", "holder:0", 10_000) is not None
     stop = asyncio.Event()
-    waiting = asyncio.create_task(lease_acquire_waiting(config, stop))
+    waiting = asyncio.create_task(standby.acquire(stop))
     await asyncio.sleep(0.3)
     stop.set()
-    assert await asyncio.wait_for(waiting, 2) is None
+    assert await asyncio.wait_for(waiting, 2) is False and standby.lease is None
