@@ -359,7 +359,6 @@ X_FRAME_OPTIONS = "DENY"
 # --- Logging: JSON lines in production, readable lines in development ----------------------------
 LOG_FORMAT = env_choice("LOG_FORMAT", ("json", "text"), "text" if DEBUG else "json")
 LOG_LEVEL = env_choice("LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO")
-PROCESS_ROLE = os.environ.get("MEVU_ROLE", "http")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -126,11 +126,6 @@ def lease_renew(lease: Lease) -> bool:
     return bool(redis_sync().eval(_RENEW, 3, *_keys(lease.name), *args))
 
 
-async def lease_renew_async(lease: Lease) -> bool:
-    args = (lease.value, lease.token, lease.ttl_ms, _now_ms())
-    return bool(await redis_async().eval(_RENEW, 3, *_keys(lease.name), *args))
-
-
 def lease_release(lease: Lease) -> bool:
     """Delete the holder key only if we still hold it; the fence counter is never touched."""
     return bool(redis_sync().eval(_RELEASE, 3, *_keys(lease.name), lease.value, _now_ms()))
@@ -148,18 +143,6 @@ async def fence_floor_raise_async(name: str, floor: int) -> int:
 
 def fence_current(name: str) -> int:
     return int(redis_sync().get(fence_key(name)) or 0)
-
-
-def fence_check(fence: Fence) -> None:
-    """Raise StaleFenceError unless `fence` is the current token (a point-in-time check)."""
-    if fence_current(fence[0]) != fence[1]:
-        raise StaleFenceError(f"lease {fence[0]!r}: token {fence[1]} is no longer current")
-
-
-async def fence_check_async(fence: Fence) -> None:
-    current = int(await redis_async().get(fence_key(fence[0])) or 0)
-    if current != fence[1]:
-        raise StaleFenceError(f"lease {fence[0]!r}: token {fence[1]} is no longer current")
 
 
 def _flatten(mapping: Mapping[str, bytes | str]) -> list[Any]:

@@ -23,8 +23,8 @@ from games.frontend import FrontendGame
 from mevu import metrics
 from mevu.redis import redis_async, redis_key, redis_sync
 from realtime.errors import StaleFenceError
+from realtime.lease import Fence
 
-Fence = tuple[str, int]
 EventType = Literal["price_update", "game_update", "game_added", "game_removed"]
 EVENT_TYPES: frozenset[str] = frozenset({"price_update", "game_update", "game_added", "game_removed"})
 # Events per script call: bounds how long one call holds Redis.

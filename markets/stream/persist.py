@@ -21,8 +21,8 @@ from games.rules import probabilities_from_prices
 from markets.models import Outcome, PricePoint, StreamFence
 from markets.prices import TokenPrice
 from realtime.errors import StaleFenceError
+from realtime.lease import Fence
 
-Fence = tuple[str, int]
 CHUNK = 2000
 
 
