@@ -24,6 +24,7 @@ test: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 # Needs the PyPI/OSV advisory service (not reachable from the development sandbox).
 audit: $(VENV)/.installed

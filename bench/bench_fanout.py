@@ -5,7 +5,7 @@
 
 What runs (all on this machine, loopback):
   * publisher (this process): `rate` price changes per second over `games` games in `sports` sports,
-    through realtime.publish.game_events_publish_async (10 events per call, every 50 ms), each game
+    through core.publish.game_events_publish_async (10 events per call, every 50 ms), each game
     stamped with its publish time (`sentAt`) and a strictly increasing `price`;
   * target A, MEVU: 2 daphne processes serving mevu.asgi (per-process hub, coalescing window);
   * target B, the anchor: 2 processes of a minimal `websockets` server that subscribes to the same
@@ -182,7 +182,7 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 async def publish(args: argparse.Namespace, seconds: float, state: dict[str, int]) -> int:
-    from realtime.publish import game_events_publish_async
+    from core.publish import game_events_publish_async
 
     per_call = 10
     published = 0
@@ -206,7 +206,7 @@ async def publish(args: argparse.Namespace, seconds: float, state: dict[str, int
 
 
 def run_target(kind: str, args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
-    from realtime.publish import fanout_channel
+    from core.publish import fanout_channel
 
     ports = [free_port(), free_port()]
     servers: list[subprocess.Popen[bytes]] = []
@@ -316,7 +316,7 @@ def orchestrate(args: argparse.Namespace) -> None:
     import django
 
     django.setup()
-    from mevu.redis import redis_sync
+    from core.redis import redis_sync
 
     print(f"load average before: {os.getloadavg()}", file=sys.stderr)
     results = []

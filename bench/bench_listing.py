@@ -3,7 +3,7 @@
 All targets serve the SAME response bytes (the listing rendered from a seeded database):
 
   listing      the real application (mevu.asgi:application) on one daphne process: warm hits are
-               answered by the ASGI fast path (mevu/fastpath.py)
+               answered by the ASGI fast path (api/fastpath.py)
   listing_quiet  the same with LOG_LEVEL=WARNING (no per-request access-log line): where the time goes
   django       anchor (a): a trivial (sync) Django view returning those bytes, through the same Django
                middleware stack and the same outer ASGI middlewares, on one daphne process
@@ -85,8 +85,8 @@ class _TrivialDjango:
             from django.conf import settings
 
             settings.ROOT_URLCONF = __name__
-            from mevu.instance import InstanceIdMiddleware
-            from mevu.metrics_asgi import MetricsMiddleware
+            from core.instance import InstanceIdMiddleware
+            from ops.metrics_asgi import MetricsMiddleware
 
             _TRIVIAL_BODY = _body()
             self.app = MetricsMiddleware(InstanceIdMiddleware(django_app))
@@ -342,8 +342,8 @@ def main() -> None:
             print(f"body: {len(body)} bytes, {json.loads(body)['count']} games; wrk -t{THREADS} -c{CONNECTIONS} "
                   f"-d{args.duration}s; cpus: {os.cpu_count()}", flush=True)
 
-            from games.listing import builds_key
-            from mevu.redis import redis_sync
+            from core.redis import redis_sync
+            from readmodels.listing import builds_key
 
             builds_before = int(redis_sync().get(builds_key()) or 0)
             runs: dict[str, list[dict[str, float]]] = {name: [] for name in TARGETS}

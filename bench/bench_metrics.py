@@ -63,7 +63,7 @@ def _receiver() -> object:
 
 
 def _frames(count: int) -> float:
-    from mevu import metrics
+    from core import metrics
 
     child = metrics.WS_FRAMES_SENT.labels("ws/games")
     started = time.perf_counter()
@@ -74,7 +74,7 @@ def _frames(count: int) -> float:
 
 def _scrape_cost(processes: int) -> tuple[float, int]:
     """Spawn `processes` children that each touch every metric once, then time metrics_render()."""
-    code = ("from mevu import metrics as m\n"
+    code = ("from core import metrics as m\n"
             "m.HTTP_REQUESTS.labels('health','GET','200').inc(); m.HTTP_LATENCY.labels('health','GET').observe(.001)\n"
             "m.WS_CONNECTIONS.labels('ws/games').inc(); m.TASK_DURATION.labels('t').observe(1)\n"
             "import sys; sys.stdout.write('ok'); sys.stdout.flush(); sys.stdin.read()\n")
@@ -84,12 +84,12 @@ def _scrape_cost(processes: int) -> tuple[float, int]:
     try:
         for child in children:
             child.stdout.read(2)  # type: ignore[union-attr]
-        from mevu import metrics
+        from core.metrics_cluster import metrics_render
 
         times = []
         for _ in range(20):
             started = time.perf_counter()
-            body, _ = metrics.metrics_render()
+            body, _ = metrics_render()
             times.append(time.perf_counter() - started)
         return statistics.median(times), len(body)
     finally:
@@ -107,7 +107,7 @@ def main() -> None:
 
     from django.core.asgi import get_asgi_application
 
-    from mevu.metrics_asgi import MetricsMiddleware
+    from ops.metrics_asgi import MetricsMiddleware
 
     django_app = get_asgi_application()
     logging.getLogger().handlers[0].setStream(open(os.devnull, "w"))  # noqa: SIM115  JSON lines, discarded

@@ -1,7 +1,7 @@
 """Price-stream benchmarks (see docs/BENCHMARKS.md, "Price stream").
 
 cpu  parse-and-apply throughput on one core: CLOB `price_change` / `book` / `last_trade_price` frames for
-     12,000 tokens fed into markets.stream.feed.BookStore, with the coalescing-window work (hash checks and
+     12,000 tokens fed into stream.feed.BookStore, with the coalescing-window work (hash checks and
      price derivation) every 300 frames, against orjson-parsing the same frames alone (the anchor).
 sim  the real stream program against the simulator (--rate 2000, ~12,000 subscribed tokens): applied
      changes per second vs the simulator's rate, and the process RSS.
@@ -39,7 +39,7 @@ def _setup_django() -> None:
 # --- cpu ------------------------------------------------------------------------------------------------
 def _frames(tokens: int, changes: int, seed: int = 7) -> tuple[list[bytes], list[bytes], int]:
     """A dump per token and `changes` mirrored price_change entries (+ trades), hashed like the server."""
-    from markets.stream.books import Book
+    from stream.books import Book
 
     rng = random.Random(seed)
     markets = tokens // 2
@@ -99,7 +99,7 @@ def _frames(tokens: int, changes: int, seed: int = 7) -> tuple[list[bytes], list
 
 def bench_cpu(tokens: int = 12_000, changes: int = 200_000, window_every: int = 300) -> dict[str, float]:
     _setup_django()
-    from markets.stream.feed import BookStore, book_price
+    from stream.feed import BookStore, book_price
 
     print(f"generating {changes:,} changes over {tokens:,} tokens...", flush=True)
     dumps, frames, entries = _frames(tokens, changes)
@@ -157,16 +157,16 @@ def bench_sim(rate: int = 2000, games: int = 200, seconds: float = 45.0) -> dict
 
     import psutil
 
-    from markets.stream.program import StreamProgram, stream_config_from_settings
-    from markets.stream.sockets import SocketConfig
     from markets.tokenset import token_set_publish
     from simulator.testing import run_simulator
+    from stream.program import StreamProgram, stream_config_from_settings
+    from stream.sockets import SocketConfig
 
     proc = psutil.Process()
     with run_simulator(seed=11, rate=rate, extra_args=("--games", str(games))) as sim:
         # The games pipeline ingests the simulated day in another process, so the RSS measured here is the
         # stream program's (plus Django), as in the stream worker.
-        ingest = "import django; django.setup(); from games.tasks import *; sync_leagues(); sync_teams(); sync_games()"
+        ingest = "import django; django.setup(); from jobs.sync import *; sync_leagues(); sync_teams(); sync_games()"
         subprocess.run([sys.executable, "-c", ingest], check=True, cwd=REPO,
                        env={**os.environ, "GAMMA_URL": sim.gamma_url}, stdout=subprocess.DEVNULL)
         tokens = sorted(sim.control("GET", "/_sim/books"))  # every token with a book, not only the active set

@@ -16,19 +16,16 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection, models, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from core import metrics
 from games import parse, rules
-from games.activeset import active_set_refresh
 from games.models import Game, GameProbability, League, Team
 from games.parse import BadPayload, GameRow, NotAGame
 from games.rules import TeamIndex, TeamRef
 from games.upstream import GammaClient, UpstreamError
 from markets.models import Market, Outcome
-from markets.tokenset import token_set_version
-from mevu import metrics
-from mevu.redis import redis_key, redis_sync
 
 log = logging.getLogger(__name__)
 
@@ -488,54 +485,12 @@ def followed_leagues(code: str | None = None) -> list[League]:
     return list(leagues)
 
 
-def games_sync_exclusive(client: GammaClient, league: League, report: SyncReport, **options: Any) -> None:
-    """games_sync under the league's cluster-wide lock: overlapping cadences, the start-up bootstrap and
-    manual syncs never write one league at the same time (the later caller skips, the data being fresh)."""
-    lock = redis_sync().lock(redis_key("lock", "games-sync", league.code), timeout=600, blocking=False)
-    if not lock.acquire():
-        log.info("games sync of %s already running elsewhere", league.code)
-        return
-    try:
-        report.add(games_sync(client, league, **options))
-    finally:
-        lock.release()
-
-
-def sync_all(
-    client: GammaClient,
-    *,
-    league_code: str | None = None,
-    teams: bool = True,
-    now: datetime | None = None,
-    progress: Progress | None = None,
-) -> dict[str, SyncReport]:
-    """Leagues, then teams, then games of every followed league (or one); then the token set."""
-    reports = {"leagues": leagues_sync(client), "teams": SyncReport(), "games": SyncReport()}
-    for league in followed_leagues(league_code):
-        if teams:
-            reports["teams"].add(teams_sync(client, league))
-        games_sync_exclusive(client, league, reports["games"], now=now, progress=progress)
-    active_set_refresh(now=now, changed=reports["games"].changed_game_ids)
-    return reports
+def leagues_with_live_games() -> list[League]:
+    live = Game.objects.filter(league=OuterRef("pk"), status=Game.Status.LIVE, vanished_at__isnull=True)
+    return list(League.objects.filter(followed=True).filter(Exists(live)))
 
 
 def catalog_missing() -> bool:
     """True on a fresh database: no followed league or no game yet (the daily leagues cadence would leave
     it empty for a day)."""
     return not (League.objects.filter(followed=True).exists() and Game.objects.exists())
-
-
-def catalog_bootstrap(client: GammaClient) -> dict[str, SyncReport] | None:
-    """At start: sync everything once when the catalog is missing, else only republish a missing token set
-    (Redis emptied). Once per cluster: concurrent starters skip while one runs. None when nothing was needed."""
-    lock = redis_sync().lock(redis_key("lock", "catalog-bootstrap"), timeout=600, blocking=False)
-    if not lock.acquire():
-        return None
-    try:
-        if catalog_missing():
-            return sync_all(client)
-        if not token_set_version():
-            active_set_refresh()
-        return None
-    finally:
-        lock.release()

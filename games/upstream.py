@@ -14,7 +14,7 @@ import httpx
 import orjson
 from django.conf import settings
 
-from mevu import metrics
+from core import metrics
 
 log = logging.getLogger(__name__)
 

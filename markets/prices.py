@@ -7,7 +7,7 @@ from typing import TypedDict
 
 import orjson
 
-from mevu.redis import redis_key, redis_sync
+from core.redis import redis_key, redis_sync
 
 
 class TokenPrice(TypedDict):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from mevu.redis import redis_key, redis_sync
+from core.redis import redis_key, redis_sync
 
 _SWAP = """
 redis.call('DEL', KEYS[3])

@@ -11,12 +11,12 @@ django_asgi = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from mevu.fastpath import ListingFastPath  # noqa: E402
-from mevu.instance import InstanceIdMiddleware  # noqa: E402
-from mevu.metrics_asgi import MetricsMiddleware  # noqa: E402
-from mevu.ratelimit import RateLimitMiddleware  # noqa: E402
-from mevu.wslimit import WsConnectionLimit  # noqa: E402
-from realtime.routing import websocket_application  # noqa: E402
+from api.fastpath import ListingFastPath  # noqa: E402
+from core.instance import InstanceIdMiddleware  # noqa: E402
+from core.ratelimit import RateLimitMiddleware  # noqa: E402
+from delivery.routing import websocket_application  # noqa: E402
+from delivery.wslimit import WsConnectionLimit  # noqa: E402
+from ops.metrics_asgi import MetricsMiddleware  # noqa: E402
 
 application = MetricsMiddleware(InstanceIdMiddleware(
     ProtocolTypeRouter({

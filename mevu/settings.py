@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import environ
 
-from mevu import redisurl as _redisurl
+from core import redisurl as _redisurl
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -124,7 +124,8 @@ INSTALLED_APPS = [
     "channels",
     "games",
     "markets",
-    "realtime",
+    "delivery",
+    "ops",
 ]
 
 MIDDLEWARE = [
@@ -179,7 +180,7 @@ if DB_POOLER == "pgbouncer":
     _db["OPTIONS"]["prepare_threshold"] = None
 _db["TEST"] = {"NAME": os.environ.get("TEST_DB_NAME", "test_mevu")}
 DATABASES = {"default": _db}
-# Optional read replica for the hot read-only selectors (mevu/dbrouter.py). Unset: all on the primary.
+# Optional read replica for the hot read-only selectors (core/dbrouter.py). Unset: all on the primary.
 DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
 if DATABASE_REPLICA_URL:
     if urlsplit(DATABASE_REPLICA_URL).scheme not in ("postgres", "postgresql", "pgsql"):
@@ -195,7 +196,7 @@ if DATABASE_REPLICA_URL:
         "OPTIONS": {**_db["OPTIONS"], **_replica.get("OPTIONS", {})},
         "TEST": {"MIRROR": "default"},
     }
-DATABASE_ROUTERS = ["mevu.dbrouter.ReplicaRouter"]
+DATABASE_ROUTERS = ["core.dbrouter.ReplicaRouter"]
 # The router probes the replica with this connect timeout and trusts the answer for DB_REPLICA_RECHECK_S.
 DB_REPLICA_CHECK_TIMEOUT_S = env_int("DB_REPLICA_CHECK_TIMEOUT_S", 1, minimum=1, maximum=30)
 DB_REPLICA_RECHECK_S = env_float("DB_REPLICA_RECHECK_S", 5.0, minimum=0.5, maximum=300)
@@ -211,7 +212,7 @@ REDIS_TLS_CERT_REQS = env_choice("REDIS_TLS_CERT_REQS", ("required", "optional",
 if REDIS_TLS and "ssl_cert_reqs=" not in REDIS_URL:
     REDIS_URL += ("&" if "?" in REDIS_URL else "?") + f"ssl_cert_reqs={REDIS_TLS_CERT_REQS}"
 # redis+sentinel://[:password@]s1:26379,s2:26379,s3:26379/<master>[/db]: every Redis user below follows the
-# Sentinels to the current primary (mevu/redisurl.py; docs/OPERATIONS.md "Failure modes").
+# Sentinels to the current primary (core/redisurl.py; docs/OPERATIONS.md "Failure modes").
 try:
     REDIS_TARGET = _redisurl.redis_url_parse(REDIS_URL)
 except ValueError as _exc:
@@ -224,7 +225,7 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": [REDIS_URL],  # a list: Django would split a string on the commas of a sentinel URL
         "KEY_PREFIX": f"{REDIS_PREFIX}:cache",
-        "OPTIONS": {"pool_class": "mevu.redisurl.SentinelCachePool"} if REDIS_TARGET.is_sentinel else {},
+        "OPTIONS": {"pool_class": "core.redisurl.SentinelCachePool"} if REDIS_TARGET.is_sentinel else {},
     }
 }
 
@@ -258,13 +259,12 @@ CELERY_TASK_ROUTES = {
     "markets.tasks.stream_run": {"queue": "stream"},
     "games.tasks.*": {"queue": "sports"},
     "markets.tasks.*": {"queue": "sports"},
-    "realtime.tasks.*": {"queue": "sports"},
 }
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_LATE = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # RedBeat that knows whether it holds the lock, so only the holder reports itself as the beat.
-CELERY_BEAT_SCHEDULER = "mevu.beat.LeaderRedBeatScheduler"
+CELERY_BEAT_SCHEDULER = "ops.beat.LeaderRedBeatScheduler"
 CELERY_REDBEAT_REDIS_URL, _redbeat_options = _redisurl.redbeat_settings(REDIS_TARGET)
 if _redbeat_options:
     CELERY_REDBEAT_REDIS_OPTIONS = _redbeat_options
@@ -315,10 +315,10 @@ REALTIME_SLOW_CLIENT_BYTES = env_int("REALTIME_SLOW_CLIENT_BYTES", 1_048_576, mi
 REALTIME_SLOW_CLIENT_CLOSE_S = env_float("REALTIME_SLOW_CLIENT_CLOSE_S", 10, minimum=0.5, maximum=600)
 # WebSocket clients without an Origin header (non-browser clients) are accepted unless this is off.
 REALTIME_ALLOW_NO_ORIGIN = env_bool("REALTIME_ALLOW_NO_ORIGIN", True)
-# Open WebSockets per HTTP process; attempts beyond it are refused in the handshake (mevu/wslimit.py).
+# Open WebSockets per HTTP process; attempts beyond it are refused in the handshake (delivery/wslimit.py).
 REALTIME_MAX_CONNECTIONS = env_int("REALTIME_MAX_CONNECTIONS", 10000, minimum=1, maximum=1_000_000)
 
-# --- App-level rate limit of expensive endpoints, per client address, cluster-wide (mevu/ratelimit.py) --
+# --- App-level rate limit of expensive endpoints, per client address, cluster-wide (core/ratelimit.py) --
 RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
 RATELIMIT_EXPENSIVE_PREFIXES = env_list("RATELIMIT_EXPENSIVE_PREFIXES", ["/api/price-history/"])
 RATELIMIT_EXPENSIVE_PER_WINDOW = env_int("RATELIMIT_EXPENSIVE_PER_WINDOW", 120, minimum=1, maximum=1_000_000)
@@ -363,7 +363,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "json": {"()": "mevu.logs.JsonFormatter"},
+        "json": {"()": "core.logs.JsonFormatter"},
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
     "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
@@ -381,10 +381,10 @@ LOGGING = {
 }
 
 # --- Observability (docs/OPERATIONS.md "Metrics and alerts") ------------------------------------
-# Access log lines from the ASGI middleware (mevu/metrics_asgi.py; daphne's own log is off):
+# Access log lines from the ASGI middleware (ops/metrics_asgi.py; daphne's own log is off):
 # notable = errors (>= 400), slow requests (>= ACCESS_LOG_SLOW_MS), writes and WebSocket closes; all =
 # every request too (a line per request costs hot-path throughput); off. Metrics count every request.
 ACCESS_LOG = env_choice("ACCESS_LOG", ("notable", "all", "off"), "notable")
 ACCESS_LOG_SLOW_MS = env_int("ACCESS_LOG_SLOW_MS", 1000, minimum=1, maximum=600_000)
-# Port of the Prometheus endpoint of the workers container (`python -m mevu.metrics_server`); 0 = off.
+# Port of the Prometheus endpoint of the workers container (`python -m ops.metrics_server`); 0 = off.
 METRICS_PORT = env_int("METRICS_PORT", 9100, minimum=0, maximum=65535)

@@ -109,7 +109,7 @@ def daphne_argv(port: int) -> list[str]:
 def _clean_redis_prefix() -> Iterator[None]:
     """Each test starts with no keys under this run's prefix."""
     yield
-    from mevu.redis import redis_sync
+    from core.redis import redis_sync
 
     client = redis_sync()
     keys = list(client.scan_iter(match=os.environ["REDIS_PREFIX"] + ":*", count=1000))

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from games import listing
+from readmodels import listing
 
 
 @pytest.fixture(autouse=True)

@@ -7,10 +7,10 @@ import datetime as dt
 
 import orjson
 
+from core.redis import redis_sync
 from games.models import Game, GameProbability, League, Team
 from markets.models import Market, Outcome
 from markets.prices import prices_key
-from mevu.redis import redis_sync
 
 
 @dataclasses.dataclass

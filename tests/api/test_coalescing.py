@@ -8,8 +8,8 @@ import time
 import httpx
 import orjson
 
-from games.listing import builds_key, listing_invalidate
-from mevu.redis import redis_sync
+from core.redis import redis_sync
+from readmodels.listing import builds_key, listing_invalidate
 from tests.api.seed import price_write, seed
 from tests.conftest import daphne_argv, free_port, wait_until
 

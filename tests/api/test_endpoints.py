@@ -9,9 +9,9 @@ import httpx
 import orjson
 import pytest
 
+from core.heartbeats import heartbeat_write
+from core.redis import redis_key, redis_sync
 from games.models import Game
-from mevu.redis import redis_key, redis_sync
-from realtime.heartbeats import heartbeat_write
 from tests.api.seed import price_write, seed
 from tests.conftest import daphne_argv, free_port, wait_until
 

@@ -13,11 +13,11 @@ from asgiref.sync import sync_to_async
 from django.core.asgi import get_asgi_application
 from django.db import connections
 
-from games import listing as listing_module
-from games.listing import listing_invalidate_async, listing_shutdown
+from api.fastpath import ListingFastPath
 from games.models import Game
 from markets.models import Outcome
-from mevu.fastpath import ListingFastPath
+from readmodels import listing as listing_module
+from readmodels.listing import listing_invalidate_async, listing_shutdown
 from tests.api.seed import price_write, seed
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -7,7 +7,8 @@ import time
 import orjson
 import pytest
 
-from games.listing import (
+from core.redis import redis_key, redis_sync
+from readmodels.listing import (
     ListingParamError,
     etag_matches,
     gzip_accepted,
@@ -15,7 +16,6 @@ from games.listing import (
     listing_params_parse,
     listing_render,
 )
-from mevu.redis import redis_key, redis_sync
 from tests.api.seed import price_write, seed
 
 

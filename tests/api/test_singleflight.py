@@ -10,9 +10,9 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import connections
 
-from games import listing
-from games.listing import builds_key, listing_get, listing_invalidate_async, listing_params_parse, listing_shutdown
-from mevu.redis import redis_async, redis_key
+from core.redis import redis_async, redis_key
+from readmodels import listing
+from readmodels.listing import builds_key, listing_get, listing_invalidate_async, listing_params_parse, listing_shutdown
 from tests.api.seed import price_write, seed
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -23,9 +23,9 @@ import httpx
 import orjson
 import pytest
 
-from games.frontend import game_views_load
+from jobs.stream import stream_run
 from markets.prices import prices_read
-from markets.tasks import stream_run
+from readmodels.frontend import game_views_load
 from simulator.testing import run_simulator
 from tests.board.browser import CELL_LOG_SCRIPT, PageWatch, browser_running, cents_parse, home_cents
 from tests.conftest import ARTIFACTS, daphne_argv, free_port, wait_until

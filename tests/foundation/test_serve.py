@@ -17,7 +17,7 @@ import websockets
 
 from tests.conftest import free_port, wait_until
 
-HTTP_CHILD = "realtime.httpserver"  # daphne with a graceful drain
+HTTP_CHILD = "ops.httpserver"  # daphne with a graceful drain
 
 
 def _cmdline(proc: psutil.Process) -> str:
@@ -115,7 +115,7 @@ def test_children_die_with_a_killed_supervisor(service_env, spawn) -> None:
 def test_a_configuration_error_is_reported_once_not_restarted(tmp_path) -> None:
     """Two workers instances on one host with one METRICS_PORT: the second metrics endpoint says what to set
     and exits with EX_CONFIG; the supervisor does not restart it in a loop (its other children keep going)."""
-    from realtime.supervisor import Child, Supervisor
+    from ops.supervisor import Child, Supervisor
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -123,7 +123,7 @@ def test_a_configuration_error_is_reported_once_not_restarted(tmp_path) -> None:
         port = taken.getsockname()[1]
         env = {**os.environ, "METRICS_PORT": str(port), "BIND_HOST": "127.0.0.1",
                "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
-        clash = subprocess.run([sys.executable, "-m", "mevu.metrics_server"], env=env, capture_output=True,
+        clash = subprocess.run([sys.executable, "-m", "ops.metrics_server"], env=env, capture_output=True,
                                text=True, timeout=60)
     assert clash.returncode == os.EX_CONFIG
     assert f"cannot listen on 127.0.0.1:{port}" in clash.stderr and "distinct METRICS_PORT" in clash.stderr

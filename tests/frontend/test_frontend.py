@@ -9,11 +9,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from games.frontend import activity_game_build, clock_display, frontend_game_build, money_format, period_display
-from games.gameviews import game_views_load
 from games.models import Game, League, Team
 from markets.models import Market, Outcome
 from markets.prices import TokenPrice, price_mid
+from readmodels.frontend import activity_game_build, clock_display, frontend_game_build, money_format, period_display
+from readmodels.gameviews import game_views_load
 
 KICKOFF = dt.datetime(2026, 1, 4, 20, 0, tzinfo=dt.UTC)
 

@@ -7,14 +7,14 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
+from actions.activeset import changes_announce
+from core.publish import history_key
+from core.redis import redis_sync
 from games import services
-from games.activeset import active_set_refresh
 from games.models import League, Team
 from games.upstream import GammaClient
 from markets.models import Outcome
 from markets.tokenset import token_set_read
-from mevu.redis import redis_sync
-from realtime.publish import history_key
 from tests.games.factories import event_raw, gamma_transport, market_raw
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -39,7 +39,7 @@ def _nba() -> League:
 def _sync(league: League, events: list[dict], now: datetime) -> int:
     with GammaClient("http://gamma.test", transport=gamma_transport({"/events": events})) as client:
         report = services.games_sync(client, league, now=now)
-    return active_set_refresh(now=now, changed=report.changed_game_ids)
+    return changes_announce(now=now, changed=report.changed_game_ids)
 
 
 @pytest.mark.django_db

@@ -11,11 +11,11 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from core.redis import redis_sync
 from games import services
 from games.models import Game, League, Team
 from games.upstream import GammaClient
 from markets.models import Market
-from mevu.redis import redis_sync
 from tests.games.factories import event_raw, gamma_transport
 
 NOW = datetime.now(UTC).replace(microsecond=0)

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from games import tasks
 from games.models import Game, League
-from games.schedule import beat_schedule
+from jobs import sync as tasks
+from jobs.schedule import beat_schedule
 from simulator.testing import run_simulator
 
 
@@ -55,8 +55,8 @@ def test_command_and_tasks_against_the_simulator(settings: Any) -> None:
 
 @pytest.mark.django_db
 def test_start_up_bootstrap_fills_an_empty_catalog_once(settings: Any) -> None:
+    from core.redis import redis_key, redis_sync
     from markets.tokenset import token_set_read
-    from mevu.redis import redis_key, redis_sync
 
     settings.GAMES_SERIES_OVERRIDES = []
     extra = ("--games", "8", "--leagues", "nba", "epl", "--paused", "--new-game-every-s", "0")

@@ -12,10 +12,12 @@ from asgiref.sync import sync_to_async
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
+from actions.sync import do_sync_catalog
 from games import services
-from games.live_scores import LiveScores, live_frame_apply, live_games_persist, live_index_load, orientation_check
+from games.live import live_frame_apply, live_games_persist, live_index_load, orientation_check
 from games.models import Game, League, Team
 from games.upstream import GammaClient
+from stream.live_scores import LiveScores
 from tests.games.factories import event_raw, gamma_transport, write_queries
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -113,13 +115,13 @@ async def _wait_for(predicate: Any, timeout_s: float) -> Any:
 
 @pytest.mark.django_db(transaction=True)
 async def test_socket_updates_game_rows_from_the_simulator(settings: Any) -> None:
-    from games.live_scores import sports_socket_run
+    from stream.live_scores import sports_socket_run
 
     settings.GAMES_SERIES_OVERRIDES = []
     with _sim() as sim:
         def sync() -> None:
             with GammaClient(sim.gamma_url) as client:
-                services.sync_all(client, league_code="nba")
+                do_sync_catalog(client, league_code="nba")
 
         await sync_to_async(sync)()
         game = await sync_to_async(
@@ -158,9 +160,9 @@ async def test_socket_updates_game_rows_from_the_simulator(settings: Any) -> Non
 
 @pytest.mark.django_db(transaction=True)
 async def test_a_stale_fence_writes_nothing(nba_game: Game) -> None:
-    from markets.stream.persist import fence_pg_advance
-    from mevu.redis import redis_key, redis_sync
-    from realtime.errors import StaleFenceError
+    from core.errors import StaleFenceError
+    from core.redis import redis_key, redis_sync
+    from markets.fences import fence_pg_advance
 
     await sync_to_async(fence_pg_advance)(("stream", 5))  # a newer holder registered token 5
     redis_sync().set(redis_key("lease", "stream", "fence"), "5")

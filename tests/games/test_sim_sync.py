@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from games import services
+from actions.sync import do_sync_catalog
 from games.models import Game, League, Team
 from games.upstream import GammaClient
 from markets.models import Market, Outcome
@@ -52,7 +52,7 @@ def test_default_day_counts_bounded_queries_and_idle_resync_writes_nothing() -> 
     with run_simulator(seed=11, extra_args=("--paused", "--new-game-every-s", "0")) as sim:
         state = sim.state()["counts"]
         with GammaClient(sim.gamma_url) as client, CaptureQueriesContext(connection) as cold:
-            reports = services.sync_all(client)
+            reports = do_sync_catalog(client)
         expected = {**state, "games": state["games"] - _sibling_events(sim.gamma_url)}
         assert _stored_counts() == expected
         assert state["tokens"] > 10_000 and expected["games"] >= 140
@@ -61,7 +61,7 @@ def test_default_day_counts_bounded_queries_and_idle_resync_writes_nothing() -> 
         assert len(cold.captured_queries) <= 200, len(cold.captured_queries)
 
         with GammaClient(sim.gamma_url) as client, CaptureQueriesContext(connection) as idle:
-            again = services.sync_all(client)
+            again = do_sync_catalog(client)
         assert write_queries(idle) == []
         assert again["games"].upserted == 0 and again["games"].unchanged == expected["games"]
         assert again["teams"].upserted == 0 and again["leagues"].upserted == 0
@@ -79,7 +79,7 @@ def test_default_day_counts_bounded_queries_and_idle_resync_writes_nothing() -> 
 def test_orientation_matches_the_simulated_teams() -> None:
     with run_simulator(seed=3, extra_args=("--games", "16", "--paused", "--new-game-every-s", "0")) as sim:
         with GammaClient(sim.gamma_url) as client:
-            services.sync_all(client)
+            do_sync_catalog(client)
         for game in Game.objects.select_related("league", "home_team", "away_team"):
             a, b = game.slug.split("-")[1:3]
             home, away = (b, a) if game.league.ordering == "away" else (a, b)
@@ -93,7 +93,7 @@ def test_orientation_matches_the_simulated_teams() -> None:
 def test_http_faults_and_timeouts_are_survived_and_last_good_data_kept() -> None:
     with run_simulator(seed=5, extra_args=("--games", "12", "--paused", "--new-game-every-s", "0")) as sim:
         with GammaClient(sim.gamma_url) as client:
-            services.sync_all(client)
+            do_sync_catalog(client)
         clean_requests = client.requests
         good = _stored_counts()
         snapshot = list(Game.objects.order_by("pk").values("gamma_id", "status", "vanished_at"))
@@ -101,7 +101,7 @@ def test_http_faults_and_timeouts_are_survived_and_last_good_data_kept() -> None
         # Every request times out: the sync reports errors, crashes nothing, changes nothing.
         sim.control("POST", "/_sim/faults", json={"latency_ms": 1500})
         with GammaClient(sim.gamma_url, timeout_s=0.2, max_retries=1, sleep=lambda _s: None) as client:
-            reports = services.sync_all(client)
+            reports = do_sync_catalog(client)
         assert reports["leagues"].errors and reports["games"].errors
         assert _stored_counts() == good
         assert list(Game.objects.order_by("pk").values("gamma_id", "status", "vanished_at")) == snapshot
@@ -110,7 +110,7 @@ def test_http_faults_and_timeouts_are_survived_and_last_good_data_kept() -> None
         sim.control("POST", "/_sim/faults", json={"latency_ms": 0, "http_error_rate": 0.2, "http_429_rate": 0.1,
                                                   "retry_after_s": 0})
         with GammaClient(sim.gamma_url, max_retries=10, sleep=lambda _s: None) as client:
-            reports = services.sync_all(client)
+            reports = do_sync_catalog(client)
         assert client.requests > clean_requests  # the failures were really there, and retried
         assert not reports["games"].errors and not reports["teams"].errors
         assert _stored_counts() == good

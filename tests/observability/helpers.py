@@ -8,7 +8,7 @@ import httpx
 import orjson
 from prometheus_client.parser import text_string_to_metric_families
 
-from mevu.logs import BASE_KEYS
+from core.logs import BASE_KEYS
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

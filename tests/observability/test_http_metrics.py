@@ -17,9 +17,9 @@ REQUESTS = 24
 
 
 def _daphnes(pid: int) -> list[int]:
-    """The supervisor's HTTP children (daphne, possibly through realtime.httpserver)."""
+    """The supervisor's HTTP children (daphne, possibly through ops.httpserver)."""
     return [p.pid for p in psutil.Process(pid).children()
-            if any(name in " ".join(p.cmdline()) for name in ("daphne", "realtime.httpserver"))]
+            if any(name in " ".join(p.cmdline()) for name in ("daphne", "ops.httpserver"))]
 
 
 def test_http_metrics_cover_all_processes_survive_a_crash_and_stay_private(service_env, spawn) -> None:

@@ -8,7 +8,7 @@ import socket
 
 import orjson
 
-from mevu.logs import BASE_KEYS, JsonFormatter
+from core.logs import BASE_KEYS, JsonFormatter
 
 
 def _record(msg: str, *args: object, exc_info: object = None, **extra: object) -> logging.LogRecord:

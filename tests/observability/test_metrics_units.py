@@ -15,8 +15,9 @@ from django.db import ProgrammingError, connection
 from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from mevu import metrics
-from mevu.metrics_asgi import route_label, ws_route_label
+from core import metrics
+from core.metrics_cluster import metrics_render
+from ops.metrics_asgi import route_label, ws_route_label
 from tests.conftest import free_port, wait_until
 
 
@@ -53,7 +54,7 @@ def test_redis_errors_are_counted_once_even_when_rewrapped() -> None:
 @pytest.mark.django_db
 def test_postgres_errors_are_counted_by_the_execute_wrapper() -> None:
     connection.ensure_connection()
-    from mevu.observability import _on_db_connection
+    from ops.observability import _on_db_connection
 
     _on_db_connection(connection=connection)  # the test DB connection predates the signal receiver
     before = _value(metrics.POSTGRES_ERRORS, "ProgrammingError")
@@ -122,13 +123,13 @@ def test_metrics_dir_prepare_empties_a_given_dir_and_removes_only_a_private_one(
 def _rendered() -> dict[tuple[str, frozenset], float]:
     from prometheus_client.parser import text_string_to_metric_families
 
-    body, _ = metrics.metrics_render()
+    body, _ = metrics_render()
     return {(s.name, frozenset(s.labels.items())): s.value
             for family in text_string_to_metric_families(body.decode()) for s in family.samples}
 
 
 def test_cluster_lease_facts_come_from_redis_at_scrape_time() -> None:
-    from realtime.lease import lease_acquire, lease_release
+    from core.lease import lease_acquire, lease_release
 
     held = ("mevu_lease_cluster_held", frozenset({("lease", "stream")}))
     fence = ("mevu_lease_cluster_fencing_token", frozenset({("lease", "stream")}))
@@ -143,7 +144,7 @@ def test_cluster_lease_facts_come_from_redis_at_scrape_time() -> None:
 
 
 def test_a_scrape_still_answers_when_redis_is_down() -> None:
-    code = ("from mevu import metrics; body, _ = metrics.metrics_render(); import sys; "
+    code = ("from core.metrics_cluster import metrics_render; body, _ = metrics_render(); import sys; "
             "sys.stdout.write(body.decode())")
     env = {**os.environ, "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=60, text=True)

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from mevu import metrics
-from mevu.metrics_asgi import MetricsMiddleware
+from core import metrics
+from ops.metrics_asgi import MetricsMiddleware
 
 
 def _get(metric: Any, *labels: str) -> float:

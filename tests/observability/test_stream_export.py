@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from markets.stream.program import StreamProgram, stream_config_from_settings
-from markets.stream.sockets import MarketSocket
-from mevu import metrics
-from mevu.metrics_stream import stream_metrics_end, stream_metrics_export
-from realtime.lease import Lease
+from core import metrics
+from core.lease import Lease
+from stream.metrics_export import stream_metrics_end, stream_metrics_export
+from stream.program import StreamProgram, stream_config_from_settings
+from stream.sockets import MarketSocket
 
 
 def _get(metric, *labels: str) -> float:

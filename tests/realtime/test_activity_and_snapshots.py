@@ -9,9 +9,9 @@ import pytest
 import websockets
 from django.db import connection
 
-from games.frontend import frontend_game_build, game_views_load
+from core.publish import game_events_publish_async
 from markets.prices import prices_read
-from realtime.publish import game_events_publish_async
+from readmodels.frontend import frontend_game_build, game_views_load
 from tests.api.seed import price_write, seed
 from tests.realtime.helpers import FeedClient, daphne_start
 

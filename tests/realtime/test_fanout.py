@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from realtime.publish import game_events_publish_async
+from core.publish import game_events_publish_async
 from tests.realtime.helpers import FeedClient, daphne_start, game
 
 pytestmark = pytest.mark.timeout(90)
@@ -70,7 +70,7 @@ def other_topics_silent(client: FeedClient, topic: str) -> bool:
 
 
 async def test_events_published_while_a_process_lost_redis_are_repaired_from_history(spawn, service_env) -> None:
-    from mevu.redis import redis_sync
+    from core.redis import redis_sync
 
     port, proc = daphne_start(spawn, service_env, "daphne-gap", REALTIME_WINDOW_MS=50)
     client = FeedClient(port, "gap")

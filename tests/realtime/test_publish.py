@@ -1,4 +1,4 @@
-"""realtime.publish: per-topic sequences, bounded history, atomic fence check, order under concurrency."""
+"""core.publish: per-topic sequences, bounded history, atomic fence check, order under concurrency."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import time
 import orjson
 import pytest
 
-from mevu.redis import redis_key, redis_sync
-from realtime.lease import StaleFenceError
-from realtime.publish import EPOCH_FIELD, fanout_channel, game_events_publish, history_key, seqs_key
+from core.lease import StaleFenceError
+from core.publish import EPOCH_FIELD, fanout_channel, game_events_publish, history_key, seqs_key
+from core.redis import redis_key, redis_sync
 from tests.realtime.helpers import game
 
 

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from mevu.redis import redis_sync
-from realtime.publish import game_events_publish_async
+from core.publish import game_events_publish_async
+from core.redis import redis_sync
 from tests.realtime.helpers import FeedClient, daphne_start, game
 
 pytestmark = pytest.mark.timeout(120)

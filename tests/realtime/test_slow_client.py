@@ -12,7 +12,7 @@ import psutil
 import pytest
 import websockets
 
-from realtime.publish import game_events_publish_async
+from core.publish import game_events_publish_async
 from tests.realtime.helpers import FeedClient, daphne_start, game
 
 pytestmark = pytest.mark.timeout(120)

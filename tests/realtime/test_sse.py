@@ -8,7 +8,7 @@ import httpx
 import orjson
 import pytest
 
-from realtime.publish import game_events_publish_async
+from core.publish import game_events_publish_async
 from tests.realtime.helpers import daphne_start, game
 
 pytestmark = pytest.mark.timeout(60)

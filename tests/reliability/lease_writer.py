@@ -1,7 +1,7 @@
 """A fenced writer like the stream worker: holds a lease, writes the prices hash and publishes events.
 
 Run as a child process: `python -m tests.reliability.lease_writer --lease NAME --game GID --token-id T`.
-Every write is fenced (realtime.lease / realtime.publish) and is done BEFORE the renewal check of the
+Every write is fenced (core.lease / core.publish) and is done BEFORE the renewal check of the
 loop, so a writer paused past its TTL (SIGSTOP) and then resumed tries one write with its old token
 first, exactly the dangerous case fencing exists for. One JSON line per outcome on stdout.
 """
@@ -22,10 +22,10 @@ django.setup()
 
 from redis.exceptions import RedisError  # noqa: E402
 
+from core.errors import StaleFenceError  # noqa: E402
+from core.lease import Lease, fenced_hset, lease_acquire, lease_renew  # noqa: E402
+from core.publish import game_events_publish  # noqa: E402
 from markets.prices import prices_key  # noqa: E402
-from realtime.errors import StaleFenceError  # noqa: E402
-from realtime.lease import Lease, fenced_hset, lease_acquire, lease_renew  # noqa: E402
-from realtime.publish import game_events_publish  # noqa: E402
 
 
 def emit(kind: str, **fields: Any) -> None:

@@ -78,9 +78,9 @@ def redbeat_roundtrip() -> None:
 
 
 def lease_and_prices() -> None:
+    from core.lease import fenced_hset, lease_acquire, lease_release
+    from core.redis import redis_sync
     from markets.prices import prices_key
-    from mevu.redis import redis_sync
-    from realtime.lease import fenced_hset, lease_acquire, lease_release
 
     lease = lease_acquire(f"probe-{MARK}", "probe", 5000)
     assert lease is not None
@@ -90,8 +90,8 @@ def lease_and_prices() -> None:
 
 
 def publish_history() -> None:
-    from mevu.redis import redis_sync
-    from realtime.publish import game_events_publish, history_key
+    from core.publish import game_events_publish, history_key
+    from core.redis import redis_sync
 
     before = redis_sync().xlen(history_key(f"game:{MARK}"))
     game: Any = {"id": MARK, "slug": f"probe-{MARK}", "sport": "nba"}
@@ -100,7 +100,7 @@ def publish_history() -> None:
 
 
 def async_client() -> None:
-    from mevu.redis import redis_async
+    from core.redis import redis_async
 
     async def run() -> None:
         client = redis_async()
@@ -124,7 +124,7 @@ USERS: dict[str, Callable[[], None]] = {
 
 
 def main() -> int:
-    from mevu.redis import redis_sync
+    from core.redis import redis_sync
 
     report: dict[str, Any] = {}
     for name, check in USERS.items():

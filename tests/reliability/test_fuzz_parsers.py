@@ -15,8 +15,9 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from games.live_scores import LiveGame, LiveScores
-from markets.stream.feed import BookStore, book_price
+from games.live import GameLiveState
+from stream.feed import BookStore, book_price
+from stream.live_scores import LiveScores
 
 INT32_MAX = 2**31 - 1
 TOKENS = ["111", "222", "333"]
@@ -98,8 +99,9 @@ def test_market_stream_frames_never_crash_the_book_store(frames: list[bytes | st
     assert book_price(store.books["333"])["bid"] == 0.41 and book_price(store.books["333"])["ask"] == 0.43
 
 
-def _live_game() -> LiveGame:
-    return LiveGame(pk=1, gamma_id="9001", ordering="away", kickoff=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1),
+def _live_game() -> GameLiveState:
+    kickoff = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    return GameLiveState(pk=1, gamma_id="9001", ordering="away", kickoff=kickoff,
                     home_labels=frozenset({"bos", "celtics"}), away_labels=frozenset({"lal", "lakers"}),
                     score_raw="", home_score=None, away_score=None, period="", elapsed="", live=False, ended=False,
                     status="scheduled", period_scores={})

@@ -19,7 +19,7 @@ import websockets
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from realtime.publish import game_events_publish
+from core.publish import game_events_publish
 from tests.realtime.helpers import daphne_start
 from tests.reliability.helpers import WsRecorder
 

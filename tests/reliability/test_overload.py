@@ -1,6 +1,6 @@
 """Overload: a burst of 5,000 WebSocket connection attempts at one daphne instance.
 
-The per-process bound (REALTIME_MAX_CONNECTIONS, mevu/wslimit.py) refuses attempts beyond it in the
+The per-process bound (REALTIME_MAX_CONNECTIONS, delivery/wslimit.py) refuses attempts beyond it in the
 handshake (HTTP 403). Clients connected before the burst keep receiving every published event, the
 process's memory (RSS, sampled throughout) stays under a bound, and afterwards new clients are served.
 """
@@ -20,7 +20,7 @@ import psutil
 import pytest
 import websockets
 
-from realtime.publish import game_events_publish
+from core.publish import game_events_publish
 from tests.conftest import REPO
 from tests.realtime.helpers import daphne_start
 

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.timeout(240)
 OUTAGE_S = 20.0
 STREAM_ARGV = [sys.executable, "-c", (
     "import os, django; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mevu.settings'); django.setup();"
-    "from markets.stream.watchdog import stream_program_run_blocking; print(stream_program_run_blocking())"
+    "from stream.watchdog import stream_program_run_blocking; print(stream_program_run_blocking())"
 )]
 
 

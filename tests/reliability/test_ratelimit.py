@@ -1,4 +1,4 @@
-"""The app-level rate limiter (mevu/ratelimit.py) at the ASGI level against the real Redis: the budget is
+"""The app-level rate limiter (core/ratelimit.py) at the ASGI level against the real Redis: the budget is
 shared by every process (two middleware instances = two daphnes), per client address, only on the
 configured prefixes; over it a JSON 429 with Retry-After; with Redis down requests are let through."""
 
@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 from django.test import override_settings
 
-from mevu.ratelimit import RateLimitMiddleware
-from mevu.redisurl import redis_url_parse
+from core.ratelimit import RateLimitMiddleware
+from core.redisurl import redis_url_parse
 from tests.conftest import free_port
 
 

@@ -18,7 +18,7 @@ import httpx
 import orjson
 import pytest
 
-from mevu.redisurl import (
+from core.redisurl import (
     celery_sentinel_options,
     celery_url,
     channel_layer_host,

@@ -253,7 +253,7 @@ def test_nginx_limit_req_answers_429_beyond_the_rate(tmp_path: Path) -> None:
     from tests.scaling.harness import Server, nginx_argv, nginx_loopback_config, wait_port
 
     upstream = free_port()
-    app = Server("echo-upstream-rl", [sys.executable, "-m", "realtime.httpserver", "-b", "127.0.0.1", "-p",
+    app = Server("echo-upstream-rl", [sys.executable, "-m", "ops.httpserver", "-b", "127.0.0.1", "-p",
                                       str(upstream), "tests.scaling.echo_app:application"])
     port = free_port()
     config = nginx_loopback_config(tmp_path / "nginx", port, [upstream], rate="2r/s", burst=3, conns=100)

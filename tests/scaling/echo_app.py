@@ -1,4 +1,4 @@
-"""A tiny ASGI app (HTTP 200 + WebSocket echo) to exercise realtime.httpserver without Django."""
+"""A tiny ASGI app (HTTP 200 + WebSocket echo) to exercise ops.httpserver without Django."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ import signal
 import sys
 import time
 
-from realtime.heartbeats import heartbeats_alive
+from core.heartbeats import heartbeats_alive
 from tests.conftest import wait_until
 from tests.scaling.harness import Server
 

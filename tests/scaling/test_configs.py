@@ -105,7 +105,7 @@ def test_nginx_render_refuses_missing_placeholders() -> None:
 def test_nginx_hides_metrics_and_answers_its_own_health(tmp_path: Path) -> None:
     """Real nginx with the template: /metrics is 404 even though the upstream would answer it."""
     upstream = free_port()
-    app = Server("echo-upstream", [sys.executable, "-m", "realtime.httpserver", "-b", "127.0.0.1", "-p",
+    app = Server("echo-upstream", [sys.executable, "-m", "ops.httpserver", "-b", "127.0.0.1", "-p",
                                    str(upstream), "tests.scaling.echo_app:application"])
     port = free_port()
     nginx = Server("nginx-metrics", nginx_argv(nginx_loopback_config(tmp_path / "nginx", port, [upstream]),

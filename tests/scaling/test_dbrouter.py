@@ -26,7 +26,7 @@ ROUTE = """
 import time
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from mevu.dbrouter import replica_reads
+from core.dbrouter import replica_reads
 out = {"outside": ContentType.objects.all().db}
 started = time.monotonic()
 with replica_reads():
@@ -78,7 +78,7 @@ def test_a_dead_replica_falls_back_to_the_primary_quickly(service_env) -> None:
 def test_replica_is_never_migrated(service_env) -> None:
     url = _service_url(service_env)
     out = _run("""
-from mevu.dbrouter import ReplicaRouter
+from core.dbrouter import ReplicaRouter
 r = ReplicaRouter()
 print(json.dumps({"replica": r.allow_migrate("replica", "games"), "default": r.allow_migrate("default", "games")}))
 """, {"DATABASE_URL": url, "DATABASE_REPLICA_URL": url})

@@ -15,7 +15,7 @@ from tests.scaling.harness import Server, free_port, wait_port
 
 async def test_sigterm_closes_websockets_with_1001_and_finishes_requests() -> None:
     port = free_port()
-    server = Server("drain", [sys.executable, "-m", "realtime.httpserver", "-b", "127.0.0.1", "-p", str(port),
+    server = Server("drain", [sys.executable, "-m", "ops.httpserver", "-b", "127.0.0.1", "-p", str(port),
                               "tests.scaling.echo_app:application"])
     try:
         wait_port(port, 30)
@@ -45,7 +45,7 @@ async def test_sigterm_closes_websockets_with_1001_and_finishes_requests() -> No
 
 async def test_websocket_handshake_names_the_instance() -> None:
     port = free_port()
-    server = Server("ws-instance", [sys.executable, "-m", "realtime.httpserver", "-b", "127.0.0.1", "-p",
+    server = Server("ws-instance", [sys.executable, "-m", "ops.httpserver", "-b", "127.0.0.1", "-p",
                                     str(port), "tests.scaling.echo_app:application"])
     try:
         wait_port(port, 30)
@@ -58,7 +58,7 @@ async def test_websocket_handshake_names_the_instance() -> None:
 async def test_drain_closes_idle_keepalive_connections_and_serves_the_busy_one_to_the_end() -> None:
     """A load balancer's idle keep-alive connection must not carry new requests into a draining process."""
     port = free_port()
-    server = Server("drain-keepalive", [sys.executable, "-m", "realtime.httpserver", "-b", "127.0.0.1", "-p",
+    server = Server("drain-keepalive", [sys.executable, "-m", "ops.httpserver", "-b", "127.0.0.1", "-p",
                                         str(port), "tests.scaling.echo_app:application"])
     try:
         wait_port(port, 30)

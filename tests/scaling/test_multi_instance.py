@@ -68,7 +68,7 @@ class Instance:
         ids = set()
         for pid in self.pids():
             with contextlib.suppress(psutil.Error):
-                if "realtime.httpserver" in " ".join(psutil.Process(pid).cmdline()):
+                if "ops.httpserver" in " ".join(psutil.Process(pid).cmdline()):
                     ids.add(f"{host}:{pid}")
         return ids
 
@@ -143,7 +143,7 @@ def _database_url(port: int) -> str:
 
 
 def _stream_holder_pid(cluster: Cluster) -> int | None:
-    from realtime.lease import lease_status
+    from core.lease import lease_status
 
     with cluster.redis():
         status = lease_status("stream")
@@ -151,7 +151,7 @@ def _stream_holder_pid(cluster: Cluster) -> int | None:
 
 
 def _beat_holders(cluster: Cluster) -> list[int]:
-    from realtime.heartbeats import heartbeats_alive
+    from core.heartbeats import heartbeats_alive
 
     with cluster.redis():
         return [int(b["pid"]) for b in heartbeats_alive("beat")]  # type: ignore[call-overload]
@@ -226,7 +226,7 @@ def cluster(django_db_setup: None, django_db_blocker: Any) -> Iterator[Cluster]:
             yield c
         finally:
             stop_all(c.servers)
-            from mevu.redis import redis_sync
+            from core.redis import redis_sync
 
             client = redis_sync()
             keys = list(client.scan_iter(match=prefix + ":*", count=1000))
@@ -267,7 +267,7 @@ def test_exactly_one_stream_holder_and_one_beat(cluster: Cluster) -> None:
     assert holder_instance is not None and holder_instance.name == "workers-a"
     beats = _beat_holders(cluster)
     assert len(beats) == 1 and cluster.instance_of(beats[0]) is holder_instance
-    from realtime.heartbeats import heartbeats_alive
+    from core.heartbeats import heartbeats_alive
 
     with cluster.redis():
         standby = [int(b["pid"]) for b in heartbeats_alive("beat-standby")]  # type: ignore[call-overload]
@@ -412,8 +412,8 @@ async def test_websocket_clients_on_every_instance_receive_the_same_price_update
 
 
 def _builds(cluster: Cluster) -> int:
-    from games.listing import builds_key
-    from mevu.redis import redis_sync
+    from core.redis import redis_sync
+    from readmodels.listing import builds_key
 
     with cluster.redis():
         return int(redis_sync().get(builds_key()) or 0)
@@ -429,7 +429,7 @@ def _concurrent_get(urls: list[str]) -> list[httpx.Response]:
 
 
 def _listing_version(cluster: Cluster) -> int:
-    from mevu.redis import redis_key, redis_sync
+    from core.redis import redis_key, redis_sync
 
     with cluster.redis():
         return int(redis_sync().get(redis_key("listing", "version")) or 0)
@@ -528,7 +528,7 @@ async def test_http_instance_restart_clients_reconnect_and_resume(cluster: Clust
 
 
 def _redis_clients_by_instance(cluster: Cluster) -> dict[str, int]:
-    from mevu.redis import redis_sync
+    from core.redis import redis_sync
 
     redis_port = urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")).port or 6379
     ours = {}

@@ -12,9 +12,9 @@ from django.test import override_settings
 
 from markets.models import Outcome
 from markets.prices import prices_read
-from markets.stream.program import StreamConfig, StreamProgram, stream_config_from_settings
-from markets.stream.sockets import SocketConfig
 from markets.tokenset import token_set_read
+from stream.program import StreamConfig, StreamProgram, stream_config_from_settings
+from stream.sockets import SocketConfig
 
 
 def sim_env(service_env: dict[str, str], sim: Any, **extra: str) -> dict[str, str]:
@@ -31,7 +31,7 @@ def sim_env(service_env: dict[str, str], sim: Any, **extra: str) -> dict[str, st
 
 def games_ingest(sim: Any) -> set[str]:
     """Run the games pipeline's sync (leagues, teams, games) against the simulator; returns the token set."""
-    from games.tasks import sync_games, sync_leagues, sync_teams
+    from jobs.sync import sync_games, sync_leagues, sync_teams
 
     with override_settings(GAMMA_URL=sim.gamma_url):
         sync_leagues()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from markets.stream.sockets import SocketConfig, backoff_delay
+from stream.sockets import SocketConfig, backoff_delay
 
 
 def test_backoff_grows_with_jitter_is_capped_and_fast_after_stable() -> None:

@@ -6,7 +6,7 @@ import json
 
 import orjson
 
-from markets.stream.feed import BookStore, book_price
+from stream.feed import BookStore, book_price
 from tests.conftest import FIXTURES, needs_shared
 
 T = "tok-a"

@@ -16,14 +16,14 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import connections
 
+from core.lease import lease_acquire
+from core.publish import game_events_publish_async
+from markets.fences import fence_pg_advance
 from markets.models import Outcome
 from markets.prices import prices_read
-from markets.stream.gameindex import game_index_load
-from markets.stream.loops import every
-from markets.stream.persist import fence_pg_advance
-from markets.stream.program import StreamProgram, stream_config_from_settings
-from realtime.lease import lease_acquire
-from realtime.publish import game_events_publish_async
+from stream.gameindex import game_index_load
+from stream.loops import every
+from stream.program import StreamProgram, stream_config_from_settings
 from tests.stream.factories import game_with_moneyline
 
 WINDOW_S = 0.15

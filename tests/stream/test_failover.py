@@ -18,12 +18,12 @@ from urllib.parse import urlsplit
 import psutil
 import pytest
 
+from actions.prices import do_persist_stream_prices
+from core.lease import StaleFenceError, fenced_hset, lease_status
+from core.publish import game_events_publish
 from markets.prices import prices_key
-from markets.stream.persist import stream_prices_persist
-from markets.stream.program import stream_metrics_read
-from realtime.lease import StaleFenceError, fenced_hset, lease_status
-from realtime.publish import game_events_publish
 from simulator.testing import run_simulator
+from stream.program import stream_metrics_read
 from tests.conftest import wait_until
 from tests.stream.simhelpers import games_ingest, sim_env
 
@@ -135,7 +135,7 @@ def test_one_holder_fast_failover_and_stale_holder_fenced(service_env: dict[str,
                 game_events_publish([{"type": "price_update", "game": {"id": "1", "slug": "s", "sport": "nba"}}],
                                     fence=stale)
             with pytest.raises(StaleFenceError):
-                stream_prices_persist(stale, {}, set(), [], {})
+                do_persist_stream_prices(stale, {}, set(), [], {})
 
             # 3. Kill the new holder outright: the first worker is idle again and takes over within 15 s.
             _signal_tree(second, signal.SIGKILL)

@@ -6,11 +6,12 @@ import datetime as dt
 
 from django.utils import timezone
 
-from games.gameviews import game_views_load
+from actions.prices import do_persist_stream_prices, price_history_prune
 from games.models import GameProbability
+from jobs.stream import price_history_retention
+from markets.fences import fence_pg_advance
 from markets.models import PricePoint
-from markets.stream.persist import fence_pg_advance, price_history_prune, stream_prices_persist
-from markets.tasks import price_history_retention
+from readmodels.gameviews import game_views_load
 from tests.stream.factories import game_with_moneyline
 
 
@@ -26,17 +27,17 @@ def test_one_point_and_one_probability_per_minute_oriented_home_away(transaction
     minute = timezone.now().replace(second=0, microsecond=0)
     for i, (h, a) in enumerate([(0.60, 0.40), (0.62, 0.38), (0.65, 0.35)]):  # three flushes, one minute
         prices = {home: _price(h), away: _price(a)}
-        stream_prices_persist(fence, prices, {home, away}, [view], prices, now=minute + dt.timedelta(seconds=10 * i))
+        do_persist_stream_prices(fence, prices, {home, away}, [view], prices, now=minute + dt.timedelta(seconds=10 * i))
     points = {p.token_id: float(p.price) for p in PricePoint.objects.all()}
     assert points == {home: 0.65, away: 0.35}  # one per token per minute, the newest value
     (snapshot,) = GameProbability.objects.filter(game=game)
     assert (snapshot.home, snapshot.away, snapshot.recorded_at) == (65.0, 35.0, minute)
     prices = {home: _price(0.7), away: _price(0.3)}
-    stream_prices_persist(fence, prices, {home, away}, [view], prices, now=minute + dt.timedelta(minutes=1))
+    do_persist_stream_prices(fence, prices, {home, away}, [view], prices, now=minute + dt.timedelta(minutes=1))
     assert GameProbability.objects.filter(game=game).count() == 2
     assert PricePoint.objects.count() == 4
     # Not live: latest price only, no history points.
-    stream_prices_persist(fence, prices, set(), [], prices, now=minute + dt.timedelta(minutes=2))
+    do_persist_stream_prices(fence, prices, set(), [], prices, now=minute + dt.timedelta(minutes=2))
     assert PricePoint.objects.count() == 4
 
 
@@ -54,7 +55,7 @@ def test_retention_deletes_only_old_history(transactional_db: None) -> None:
 
 
 def test_admin_page_shows_the_lease(admin_client, transactional_db: None) -> None:
-    from realtime.lease import lease_acquire, lease_renew
+    from core.lease import lease_acquire, lease_renew
 
     lease = lease_acquire("stream", "host-x:42", 10_000)
     assert lease is not None and lease_renew(lease)

@@ -8,11 +8,8 @@ import time
 import pytest
 from django.db import connection
 
-from markets.models import Outcome, StreamFence
-from markets.prices import prices_key, prices_read
-from markets.stream.persist import fence_pg_advance, stream_prices_persist
-from mevu.redis import redis_sync
-from realtime.lease import (
+from actions.prices import do_persist_stream_prices
+from core.lease import (
     StaleFenceError,
     fenced_hset,
     lease_acquire,
@@ -20,7 +17,11 @@ from realtime.lease import (
     lease_renew,
     lease_status,
 )
-from realtime.publish import game_events_publish, history_key
+from core.publish import game_events_publish, history_key
+from core.redis import redis_sync
+from markets.fences import fence_pg_advance
+from markets.models import Outcome, StreamFence
+from markets.prices import prices_key, prices_read
 from tests.stream.factories import game_with_moneyline
 
 PRICE = {"bid": 0.4, "ask": 0.5, "mid": 0.45, "last": 0.44, "ts": 1_700_000_000_000}
@@ -84,9 +85,9 @@ def test_stale_token_is_rejected_by_redis_publish_and_postgres(transactional_db:
     assert redis_sync().xlen(history_key("all")) == 1
 
     with pytest.raises(StaleFenceError):
-        stream_prices_persist(old.fence, {tokens[0]: PRICE}, set(), [], {})
+        do_persist_stream_prices(old.fence, {tokens[0]: PRICE}, set(), [], {})
     assert Outcome.objects.get(token_id=tokens[0]).best_bid is None
-    stream_prices_persist(new.fence, {tokens[0]: PRICE}, set(), [], {})
+    do_persist_stream_prices(new.fence, {tokens[0]: PRICE}, set(), [], {})
     assert float(Outcome.objects.get(token_id=tokens[0]).best_bid) == 0.4
 
 
@@ -115,7 +116,7 @@ def test_postgres_fence_orders_a_new_holder_after_an_inflight_stale_write(transa
     assert registered.is_set()
     assert StreamFence.objects.get(name="stream").token == 6
     with pytest.raises(StaleFenceError):
-        stream_prices_persist(("stream", 5), {tokens[0]: PRICE}, set(), [], {})
+        do_persist_stream_prices(("stream", 5), {tokens[0]: PRICE}, set(), [], {})
     with pytest.raises(StaleFenceError):
         fence_pg_advance(("stream", 5))  # a token can never go back either
 
@@ -126,8 +127,8 @@ async def test_fence_counter_lost_by_redis_is_raised_above_postgres(transactiona
     from asgiref.sync import sync_to_async
     from django.db import connections
 
-    from markets.stream.program import StreamProgram, stream_config_from_settings
-    from realtime.lease import lease_acquire_async
+    from core.lease import lease_acquire_async
+    from stream.program import StreamProgram, stream_config_from_settings
 
     await sync_to_async(fence_pg_advance)(("stream", 50))
     program = StreamProgram(stream_config_from_settings(holder="t"))

@@ -9,11 +9,11 @@ import orjson
 import pytest
 from django.db.models import Count
 
+from core.publish import history_key
+from core.redis import redis_sync
 from games.models import GameProbability
 from markets.models import PricePoint
 from markets.prices import prices_read
-from mevu.redis import redis_sync
-from realtime.publish import history_key
 from simulator.testing import run_simulator
 from tests.conftest import wait_until
 from tests.stream.simhelpers import ProgramThread, games_ingest, price_differences, program_config

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import time
 
-from markets.stream.holding import LeaseHolder, standby_key
-from markets.stream.watchdog import stream_queue_key, stream_task_started, stream_watchdog_tick
-from markets.tasks import stream_run, stream_watchdog
-from mevu.redis import redis_async, redis_key, redis_sync
-from realtime.lease import lease_acquire, lease_renew
+from core.lease import lease_acquire, lease_renew
+from core.redis import redis_async, redis_key, redis_sync
+from jobs.stream import stream_run, stream_watchdog
+from stream.holding import LeaseHolder, standby_key
+from stream.watchdog import stream_queue_key, stream_task_started, stream_watchdog_tick
 
 
 def _enqueue() -> None:

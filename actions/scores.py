@@ -1,0 +1,36 @@
+"""Live scores action: write a batch of socket-reported game states (fenced), then announce them."""
+
+from __future__ import annotations
+
+import logging
+
+from core.errors import StaleFenceError
+from core.lease import Fence
+from core.publish import GameEvent, game_events_publish
+from games.live import GameLiveState, live_games_persist
+from markets.prices import prices_read
+from readmodels.frontend import frontend_game_build, game_views_load
+from readmodels.listing import listing_invalidate
+
+log = logging.getLogger(__name__)
+
+
+def _game_updates(gamma_ids: list[str]) -> list[GameEvent]:
+    views = game_views_load(gamma_ids)
+    prices = prices_read([t for view in views.values() for t in view.token_ids])
+    return [{"type": "game_update", "game": dict(frontend_game_build(view, prices))} for view in views.values()]
+
+
+def do_apply_live_scores(games: list[GameLiveState], fence: Fence | None) -> int:
+    """Persist the states (DatabaseError propagates: the caller keeps the batch), then publish `game_update`
+    events and invalidate the listing. Publishing is best effort: the rows are saved, the next change
+    republishes; a stale fence still stops the caller."""
+    written = live_games_persist(games, fence)
+    try:
+        game_events_publish(_game_updates([g.gamma_id for g in games]), fence=fence)
+        listing_invalidate()
+    except StaleFenceError:
+        raise
+    except Exception:
+        log.exception("live score publish failed")
+    return written

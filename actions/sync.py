@@ -1,0 +1,82 @@
+"""Catalog sync actions: each writes through games.services with the league locks it needs, then announces
+what changed once, after the writes (actions.activeset.changes_announce).
+
+A league is synced by one process at a time across the cluster: the cadences overlap (live games every 15 s,
+all games every minute), and the start-up bootstrap, admin re-syncs and `manage.py sync_upstream` may run
+beside them; a caller that finds a league locked skips it, its data being fresh from the other sync."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+
+from actions.activeset import changes_announce
+from core.redis import redis_key, redis_sync
+from games import services
+from games.models import League
+from games.services import Progress, SyncReport
+from games.upstream import GammaClient
+from markets.tokenset import token_set_version
+
+log = logging.getLogger(__name__)
+LOCK_TIMEOUT_S = 600
+
+
+@contextlib.contextmanager
+def _exclusive(*name: str) -> Iterator[bool]:
+    """A cluster-wide lock held for the block; yields False (and holds nothing) when another process has it."""
+    lock = redis_sync().lock(redis_key("lock", *name), timeout=LOCK_TIMEOUT_S, blocking=False)
+    if not lock.acquire():
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        lock.release()
+
+
+def _league_sync(client: GammaClient, league: League, teams: SyncReport | None, games: SyncReport,
+                 now: datetime | None, progress: Progress | None) -> None:
+    with _exclusive("games-sync", league.code) as mine:
+        if not mine:
+            log.info("games sync of %s already running elsewhere", league.code)
+            return
+        if teams is not None:
+            teams.add(services.teams_sync(client, league))
+        games.add(services.games_sync(client, league, now=now, progress=progress))
+
+
+def do_sync_games(client: GammaClient, leagues: Iterable[League], *, teams: bool = False) -> SyncReport:
+    """Games (and, with `teams`, teams first) of these leagues; then the announcement."""
+    report = SyncReport()
+    for league in leagues:
+        _league_sync(client, league, report if teams else None, report, None, None)
+    changes_announce(changed=report.changed_game_ids)
+    return report
+
+
+def do_sync_catalog(
+    client: GammaClient, *, league_code: str | None = None, teams: bool = True, now: datetime | None = None,
+    progress: Progress | None = None,
+) -> dict[str, SyncReport]:
+    """Leagues, then teams and games of every followed league (or one); then the announcement."""
+    reports = {"leagues": services.leagues_sync(client), "teams": SyncReport(), "games": SyncReport()}
+    for league in services.followed_leagues(league_code):
+        _league_sync(client, league, reports["teams"] if teams else None, reports["games"], now, progress)
+    changes_announce(now=now, changed=reports["games"].changed_game_ids)
+    return reports
+
+
+def do_bootstrap_catalog(client: GammaClient) -> dict[str, SyncReport] | None:
+    """At start: sync everything once when the catalog is missing, else only republish a missing token set
+    (Redis emptied). Once per cluster: concurrent starters skip while one runs. None when nothing was needed."""
+    with _exclusive("catalog-bootstrap") as mine:
+        if not mine:
+            return None
+        if services.catalog_missing():
+            return do_sync_catalog(client)
+        if not token_set_version():
+            changes_announce()
+        return None

@@ -1,1 +1,0 @@
-"""The price stream: the single holder of the upstream CLOB sockets (see program.py)."""

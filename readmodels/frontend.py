@@ -1,0 +1,347 @@
+"""FrontendGame and ActivityGame: the client contract (original §3.7 and §4.2), built from GameViews.
+
+`frontend_game_build` is pure and cheap: the stream worker calls it for every changed game in
+every coalescing window, so it reads nothing but its arguments.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import NotRequired
+
+from typing_extensions import TypedDict  # pydantic (the OpenAPI schema) requires this one before 3.12
+
+from markets.prices import TokenPrice, price_mid
+from readmodels.gameviews import (
+    GameView,
+    MarketView,
+    OutcomeView,
+    TeamView,
+    game_view_from_instance,
+    game_views_load,
+    game_views_queryset,
+)
+
+__all__ = [
+    "ActivityGame",
+    "FrontendGame",
+    "FrontendTeam",
+    "GameHistory",
+    "GameView",
+    "activity_game_build",
+    "frontend_game_build",
+    "game_view_from_instance",
+    "game_views_load",
+    "game_views_queryset",
+]
+
+
+class FrontendTeam(TypedDict):
+    abbr: str
+    name: str
+    record: str
+    logo: str
+    probability: float
+    buyPrice: float
+    sellPrice: float
+    score: NotRequired[int | None]
+    tennisScore: NotRequired[str]
+    setsWon: NotRequired[int]
+
+
+class FrontendGame(TypedDict):
+    id: str
+    slug: str
+    title: str
+    sport: str
+    league: str
+    status: str
+    kickoff: str | None  # ISO 8601 UTC
+    endDate: str | None  # the original's name for the kickoff string
+    time: str  # display time of kickoff, UTC
+    volume: str
+    liquidity: str
+    awayTeam: FrontendTeam
+    homeTeam: FrontendTeam
+    drawProbability: NotRequired[float]
+    chartData: list[float]
+    percentChange: float
+    traders: int | None
+    spread: str
+    isLive: bool
+    ended: bool
+    quarter: NotRequired[str]
+    gameTime: NotRequired[str]
+    tennisScore: NotRequired[str]
+    updatedAt: int  # ms; the newest price or score time that went into this state
+
+
+class GameHistory(TypedDict):
+    chart: list[float]  # home probability (0-100) samples, oldest first
+    past_home: float | None  # home probability about 24 h ago
+
+
+class ActivityOutcome(TypedDict):
+    label: str
+    shortLabel: str
+    price: float
+    probability: float
+    buyPrice: float
+    sellPrice: float
+    clobTokenId: str
+
+
+class ActivityMarket(TypedDict):
+    id: str
+    conditionId: str
+    title: str
+    question: str
+    type: str
+    line: float | None
+    volume: str
+    liquidity: str
+    active: bool
+    closed: bool
+    clobTokenIds: list[str]
+    outcomes: list[ActivityOutcome]
+
+
+class ActivityGame(TypedDict):
+    id: str
+    slug: str
+    sport: str
+    league: str
+    status: str
+    homeTeam: FrontendTeam
+    awayTeam: FrontendTeam
+    markets: list[ActivityMarket]
+
+
+MISSING = -1.0  # explicit sentinel (as the original): no moneyline price, rather than a fake 50/50
+CHART_POINTS = 20
+
+
+def money_format(value: float) -> str:
+    if value >= 1e6:
+        return f"${value / 1e6:.2f}M"
+    if value >= 1e3:
+        return f"${value / 1e3:.1f}k"
+    return f"${value:.0f}"
+
+
+Quote = tuple[float | None, float | None, float | None]
+
+
+def _quotes(outcome: OutcomeView | None, prices: Mapping[str, TokenPrice]) -> Quote:
+    """(probability 0-100, buy cents, sell cents) from the live price, else the persisted one."""
+    if outcome is None:
+        return None, None, None
+    live = prices.get(outcome.token_id)
+    if live is not None:
+        bid, ask, last = live.get("bid"), live.get("ask"), live.get("last")
+    else:
+        bid, ask, last = outcome.bid, outcome.ask, outcome.last
+    mid = price_mid(bid, ask, last)
+    if mid is None:
+        mid = outcome.price
+    if mid is None:
+        return None, None, None
+    buy = round(ask * 1000) / 10 if ask is not None and 0 < ask < 1 else round(mid * 1000) / 10
+    sell = round(bid * 1000) / 10 if bid is not None and bid > 0 else round((1 - mid) * 1000) / 10
+    if sell > buy:  # one-sided fallback above produced a complement, not a bid
+        sell = round(mid * 1000) / 10
+    return mid * 100, buy, sell
+
+
+def round_half_up(value: float) -> int:
+    """Half-up, like the original's Math.round (Python's round() is half-to-even)."""
+    return math.floor(value + 0.5 + 1e-9)
+
+
+def _probabilities(home: float | None, away: float | None) -> tuple[float, float]:
+    """Rounded so a two-way pair sums to 100; three-way pairs (draw exists, sum < 95) round alone."""
+    if home is None or away is None:
+        return (
+            round_half_up(home) if home is not None else MISSING,
+            round_half_up(away) if away is not None else MISSING,
+        )
+    if home + away < 95:
+        return round_half_up(home), round_half_up(away)
+    if home >= away:
+        return round_half_up(home), 100 - round_half_up(home)
+    return 100 - round_half_up(away), round_half_up(away)
+
+
+def _spread_label(buy: float | None, sell: float | None) -> str:
+    if buy is None or sell is None:
+        return "—"
+    width = round(buy - sell, 1)
+    if width <= 1:
+        return "1¢"
+    low, high = math.floor(width), math.ceil(width)
+    return f"{low}¢" if low == high else f"{low}-{high}¢"
+
+
+_QUARTER = {"q1": "1Q", "q2": "2Q", "q3": "3Q", "q4": "4Q", "1q": "1Q", "2q": "2Q", "3q": "3Q", "4q": "4Q",
+            "p1": "P1", "p2": "P2", "p3": "P3", "ot": "OT", "ht": "HT", "1h": "1H", "2h": "2H"}
+
+
+def period_display(period: str) -> str:
+    key = period.strip().lower().removeprefix("end ").strip()
+    return _QUARTER.get(key, period.strip().upper())
+
+
+def clock_display(elapsed: str) -> str:
+    text = elapsed.strip()
+    if re.fullmatch(r"\d{1,3}:\d{2}", text):
+        minutes, seconds = text.split(":")
+        return f"{int(minutes)}:{seconds}"
+    if text.isdigit():
+        return f"{int(text)}:00"
+    return text
+
+
+def _tennis(score_raw: str) -> tuple[int, int] | None:
+    """Sets won (first-listed, second-listed) from "6-4, 2-6, 1-1"; the last set is the current one."""
+    sets = [s.strip() for s in score_raw.split(",") if s.strip()]
+    if not sets or not all(re.match(r"^\d+-\d+", s) for s in sets):
+        return None
+    won_a = won_b = 0
+    for text in sets[:-1]:
+        a, b = (int(x) for x in re.match(r"^(\d+)-(\d+)", text).groups())  # type: ignore[union-attr]
+        won_a += a > b
+        won_b += b > a
+    return won_a, won_b
+
+
+def _team(team: TeamView, probability: float, buy: float | None, sell: float | None) -> FrontendTeam:
+    return {
+        "abbr": team.abbreviation.upper(),
+        "name": team.name,
+        "record": team.record,
+        "logo": team.logo,
+        "probability": probability,
+        "buyPrice": buy if buy is not None else MISSING,
+        "sellPrice": sell if sell is not None else MISSING,
+    }
+
+
+def newest_ts(view: GameView, prices: Mapping[str, TokenPrice]) -> int:
+    """ms of the newest game-row, live-price or persisted-price change in this game: the age of its data.
+
+    Games outside the token set have no live price; their persisted prices are refreshed by the games
+    sync (every SYNC_GAMES_EVERY_S), which stamps each change.
+    """
+    stamps = [view.updated_at] + [o.price_updated_at for m in view.markets for o in m.outcomes]
+    persisted = [int(s.timestamp() * 1000) for s in stamps if s is not None]
+    live = [prices[o.token_id]["ts"] for m in view.markets for o in m.outcomes if o.token_id in prices]
+    return max([0, *persisted, *live])
+
+
+def frontend_game_build(
+    view: GameView, prices: Mapping[str, TokenPrice], history: GameHistory | None = None
+) -> FrontendGame:
+    roles = view.moneyline
+    home_p, home_buy, home_sell = _quotes(roles.home, prices)
+    away_p, away_buy, away_sell = _quotes(roles.away, prices)
+    home_prob, away_prob = _probabilities(home_p, away_p)
+    home, away = _team(view.home, home_prob, home_buy, home_sell), _team(view.away, away_prob, away_buy, away_sell)
+    show_score = view.live or view.ended
+    if show_score:
+        home["score"], away["score"] = view.home_score, view.away_score
+    kickoff = view.kickoff.astimezone(dt.UTC) if view.kickoff else None
+    game: FrontendGame = {
+        "id": view.id,
+        "slug": view.slug,
+        "title": view.title,
+        "sport": view.sport,
+        "league": view.sport,
+        "status": view.status,
+        "kickoff": kickoff.isoformat().replace("+00:00", "Z") if kickoff else None,
+        "endDate": kickoff.strftime("%Y-%m-%d %H:%M:%S+00") if kickoff else None,
+        "time": kickoff.strftime("%-I:%M %p UTC") if kickoff else "",
+        "volume": money_format(view.volume),
+        "liquidity": money_format(view.liquidity),
+        "awayTeam": away,
+        "homeTeam": home,
+        "chartData": [],
+        "percentChange": 0.0,
+        "traders": view.comment_count,
+        "spread": _spread_label(home_buy, home_sell),
+        "isLive": view.live,
+        "ended": view.ended,
+        "updatedAt": newest_ts(view, prices),
+    }
+    if roles.draw is not None:
+        draw_p, _, _ = _quotes(roles.draw, prices)
+        if draw_p is not None:
+            game["drawProbability"] = round_half_up(draw_p)
+    if view.live:
+        game["quarter"] = period_display(view.period)
+        game["gameTime"] = clock_display(view.elapsed)
+    sets = _tennis(view.score_raw) if view.sport in {"atp", "wta", "tennis"} and show_score else None
+    if sets is not None:
+        game["tennisScore"] = view.score_raw
+        first, second = (away, home) if view.ordering == "away" else (home, away)
+        first["setsWon"], second["setsWon"] = sets
+        home["tennisScore"] = away["tennisScore"] = view.score_raw
+    _apply_history(game, home_prob, history)
+    return game
+
+
+def _apply_history(game: FrontendGame, home_prob: float, history: GameHistory | None) -> None:
+    if history is None or home_prob == MISSING:
+        game["chartData"] = [home_prob] if home_prob != MISSING else []
+        return
+    chart = [round(p, 1) for p in history["chart"][-(CHART_POINTS - 1):]]
+    game["chartData"] = [*chart, home_prob]
+    past = history["past_home"]
+    game["percentChange"] = round((home_prob - past) / past * 100, 1) if past else 0.0
+
+
+def _activity_outcome(outcome: OutcomeView, prices: Mapping[str, TokenPrice]) -> ActivityOutcome:
+    probability, buy, sell = _quotes(outcome, prices)
+    return {
+        "label": outcome.label,
+        "shortLabel": outcome.label[:3].upper(),
+        "price": round(probability, 2) if probability is not None else MISSING,
+        "probability": round_half_up(probability) if probability is not None else MISSING,
+        "buyPrice": buy if buy is not None else MISSING,
+        "sellPrice": sell if sell is not None else MISSING,
+        "clobTokenId": outcome.token_id,
+    }
+
+
+def _activity_market(market: MarketView, prices: Mapping[str, TokenPrice]) -> ActivityMarket:
+    return {
+        "id": market.gamma_id,
+        "conditionId": market.condition_id,
+        "title": market.question,
+        "question": market.question,
+        "type": market.type,
+        "line": market.line,
+        "volume": money_format(market.volume),
+        "liquidity": money_format(market.liquidity),
+        "active": market.active,
+        "closed": market.closed,
+        "clobTokenIds": [o.token_id for o in market.outcomes],
+        "outcomes": [_activity_outcome(o, prices) for o in market.outcomes],
+    }
+
+
+def activity_game_build(view: GameView, prices: Mapping[str, TokenPrice]) -> ActivityGame:
+    game = frontend_game_build(view, prices)
+    markets: Sequence[MarketView] = sorted(view.markets, key=lambda m: (-m.volume, m.type, m.line or 0))
+    return {
+        "id": view.id,
+        "slug": view.slug,
+        "sport": view.sport,
+        "league": view.sport,
+        "status": view.status,
+        "homeTeam": game["homeTeam"],
+        "awayTeam": game["awayTeam"],
+        "markets": [_activity_market(m, prices) for m in markets],
+    }

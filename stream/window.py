@@ -1,0 +1,149 @@
+"""Every coalescing window: the newest price of each token that changed goes to the Redis hash (fenced), then
+as price_update events to clients, then into the batch PostgreSQL gets once per persist period."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import orjson
+
+from actions.prices import do_persist_stream_prices
+from core import metrics
+from core.errors import StaleFenceError
+from core.lease import Fence, fenced_hset_async
+from core.publish import GameEvent
+from markets.prices import TokenPrice, prices_key
+from readmodels.listing import listing_invalidate_async
+from stream.books import StreamCounters
+from stream.feed import BookStore, book_price
+from stream.gameindex import GameIndex
+from stream.loops import DbThread
+from stream.resnapshot import Resnapshotter
+
+log = logging.getLogger("mevu.stream")
+Publish = Callable[..., Awaitable[None]]
+
+
+def _same_quote(a: TokenPrice, b: TokenPrice) -> bool:
+    return a["bid"] == b["bid"] and a["ask"] == b["ask"] and a["last"] == b["last"]
+
+
+class PriceWindow:
+    def __init__(self, store: BookStore, counters: StreamCounters, resnapshot: Resnapshotter, publish: Publish,
+                 fence: Callable[[], Fence]) -> None:
+        self.store, self.counters, self.resnapshot = store, counters, resnapshot
+        self.publish, self.fence = publish, fence
+        self.index = GameIndex()
+        self.latest: dict[str, TokenPrice] = {}
+        self.persist_pending: dict[str, TokenPrice] = {}
+        self._suspects: set[str] = set()  # tokens whose hash mismatched once, re-checked next window
+
+    def forget(self, tokens: set[str]) -> None:
+        """Tokens no longer streamed."""
+        for token in tokens & set(self.latest):
+            del self.latest[token]
+
+    async def flush(self) -> int:
+        """Publish the newest price of every token changed since the last window; returns how many."""
+        changed = self._changed(self.store.take_dirty())
+        if not changed:
+            return 0
+        try:
+            await fenced_hset_async(self.fence(), prices_key(), {t: orjson.dumps(p) for t, p in changed.items()})
+        except StaleFenceError:
+            raise
+        except Exception as exc:  # Redis hiccup: keep the tokens dirty, the next window retries
+            self.counters.publish_errors += 1
+            self.store.dirty.update(changed)
+            log.warning("price hash write failed: %r", exc)
+            return 0
+        self.latest.update(changed)
+        metrics.PRICES_WRITTEN.inc(len(changed))
+        self.persist_pending.update(changed)
+        events = self.index.events_for(changed, self.latest)
+        if events:
+            await self._publish(events)
+        try:
+            await listing_invalidate_async()
+        except Exception as exc:  # the listing re-renders within its max age anyway
+            log.info("listing invalidation failed: %r", exc)
+        return len(changed)
+
+    def _changed(self, dirty: set[str]) -> dict[str, TokenPrice]:
+        """The verified new quote of every dirty token whose quote moved."""
+        changed: dict[str, TokenPrice] = {}
+        recheck: set[str] = set()
+        for token in dirty:
+            book = self.store.books.get(token)
+            if book is None:
+                continue
+            if self._verified(token, book) is None:
+                recheck.add(token)
+            price = book_price(book)
+            previous = self.latest.get(token)
+            if previous is None or not _same_quote(previous, price):
+                changed[token] = price
+        self.store.dirty.update(recheck)
+        return changed
+
+    def _verified(self, token: str, book: Any) -> bool | None:
+        """A mismatch gets a second look one window later before the REST repair: frames of one market travel
+        on the sockets of both its tokens, so the explaining frame can be a moment behind. None = look again."""
+        second_look = token in self._suspects
+        verified = book.verify_pending(keep_on_mismatch=not second_look)
+        if verified is True:
+            self.counters.hash_ok += 1
+            self._suspects.discard(token)
+        elif verified is False and second_look:
+            self._suspects.discard(token)
+            self.counters.hash_mismatch += 1
+            self.resnapshot.request(token)
+        elif verified is False:
+            self._suspects.add(token)
+            return None
+        return verified
+
+    async def _publish(self, events: Sequence[GameEvent]) -> None:
+        try:
+            await self.publish(events, fence=self.fence())
+            self.counters.published += len(events)
+        except StaleFenceError:
+            raise
+        except Exception as exc:  # clients resync from REST/history; prices are already in Redis
+            self.counters.publish_errors += 1
+            log.warning("price_update publish failed: %r", exc)
+
+    async def persist(self, db: DbThread) -> int:
+        """Write the prices of the windows since the last call to PostgreSQL in one fenced transaction."""
+        if not self.persist_pending:
+            return 0
+        batch, self.persist_pending = self.persist_pending, {}
+        index = self.index
+        live_tokens = {t for t, ref in index.tokens.items() if t in batch and _is_live(index, ref.game_id)}
+        game_ids = {index.tokens[t].game_id for t in batch if t in index.tokens}
+        games = [index.views[g] for g in game_ids if g in index.views and not index.views[g].ended]
+        needed = {o.token_id for view in games for o in _moneyline(view)}
+        prices = {t: self.latest[t] for t in needed if t in self.latest}
+        try:
+            updated = await db.run(do_persist_stream_prices, self.fence(), batch, live_tokens, games, prices)
+        except StaleFenceError:
+            raise
+        except Exception as exc:  # keep the batch; newer prices that arrived meanwhile win
+            for token, price in batch.items():
+                self.persist_pending.setdefault(token, price)
+            log.warning("price persist failed: %r", exc)
+            return 0
+        self.counters.persisted += updated
+        return updated
+
+
+def _is_live(index: GameIndex, game_id: str) -> bool:
+    view = index.views.get(game_id)
+    return view is not None and view.live
+
+
+def _moneyline(view: Any) -> list[Any]:
+    roles = view.moneyline
+    return [o for o in (roles.home, roles.away, roles.draw) if o is not None]
