@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import cachetools
+
 from delivery.frames import Frame, snapshot_frame, topic_game, topic_sport
 
 SNAPSHOT_GAMES_MAX = 1000
@@ -21,7 +23,9 @@ class GameState:
         self.seen: dict[str, int] = {}  # topic -> last seq applied to `games`
         self.last_all = 0
         self.epoch = 0  # the numbering of `seen` (0 until the first event is ever published)
-        self._snapshots: dict[tuple[str, str, tuple[Any, ...]], Frame] = {}
+        self._snapshots: cachetools.LRUCache[tuple[str, str, tuple[Any, ...]], Frame] = cachetools.LRUCache(
+            maxsize=SNAPSHOT_CACHE_MAX
+        )
 
     def replace(self, epoch: int, seqs: dict[str, int], games: dict[str, dict[str, Any]]) -> None:
         """A fresh start: positions read first, then the games (later events bring them forward)."""
@@ -71,7 +75,5 @@ class GameState:
         if len(games) > SNAPSHOT_GAMES_MAX:
             games, extra["truncated"] = games[:SNAPSHOT_GAMES_MAX], True
         frame = snapshot_frame(kind, topic, seq, self.epoch, games, **extra)
-        if len(self._snapshots) > SNAPSHOT_CACHE_MAX:
-            self._snapshots.clear()
         self._snapshots[key] = frame
         return frame

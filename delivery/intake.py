@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import orjson
 import redis.asyncio as aioredis
+import tenacity
 from django.conf import settings
 
 from core.publish import fanout_channel
@@ -39,6 +40,11 @@ class Receiver(Protocol):
     def events_applied(self) -> None: ...
 
 
+def _log_retry(state: tenacity.RetryCallState) -> None:
+    failure = state.outcome.exception() if state.outcome else None
+    log.warning("realtime hub: fan-out subscription failed (%r); retrying in %.1fs", failure, state.upcoming_sleep)
+
+
 async def _quietly(awaitable: Any) -> None:
     try:
         await awaitable
@@ -52,34 +58,37 @@ class Intake:
         self.state = receiver.state
 
     async def run(self) -> None:
-        """Subscribe (again after any failure, with back-off); load the state once subscribed."""
-        backoff = 0.2
+        """Subscribe, load or catch up, then listen; again after any failure. The back-off (tenacity) grows while
+        connecting keeps failing and starts over after every session that got going."""
         while True:
-            client = redis_async_new(  # plain or Sentinel REDIS_URL (follows a failover on reconnect)
-                socket_timeout=None, health_check_interval=0, socket_keepalive=True,
-                client_name=f"{settings.REDIS_PREFIX}:rt-hub:{os.getpid()}",
-            )
-            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            async for attempt in tenacity.AsyncRetrying(
+                wait=tenacity.wait_exponential(multiplier=0.2, max=5.0),
+                retry=tenacity.retry_if_exception_type(Exception),
+                before_sleep=_log_retry,
+            ):
+                with attempt:
+                    await self._session()
+
+    async def _session(self) -> None:
+        client = redis_async_new(  # plain or Sentinel REDIS_URL (follows a failover on reconnect)
+            socket_timeout=None, health_check_interval=0, socket_keepalive=True,
+            client_name=f"{settings.REDIS_PREFIX}:rt-hub:{os.getpid()}",
+        )
+        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(fanout_channel())
+            if not self.receiver.ready.is_set():
+                await self.receiver.reload()
+                self.receiver.ready.set()
+            else:
+                await self._reconnected(*await feed_position_read())
             try:
-                await pubsub.subscribe(fanout_channel())
-                if not self.receiver.ready.is_set():
-                    await self.receiver.reload()
-                    self.receiver.ready.set()
-                else:
-                    await self._reconnected(*await feed_position_read())
-                backoff = 0.2
                 await self._listen(pubsub)
-            except asyncio.CancelledError:
-                raise
             except (aioredis.ConnectionError, aioredis.TimeoutError, TimeoutError) as exc:
-                log.warning("realtime hub: fan-out connection lost (%s); reconnecting in %.1fs", exc, backoff)
-            except Exception:
-                log.exception("realtime hub: fan-out subscription failed; reconnecting in %.1fs", backoff)
-            finally:
-                await _quietly(pubsub.aclose())
-                await _quietly(client.aclose())
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 5.0)
+                log.warning("realtime hub: fan-out connection lost (%s); reconnecting", exc)
+        finally:
+            await _quietly(pubsub.aclose())
+            await _quietly(client.aclose())
 
     async def _reconnected(self, epoch: int, seqs: dict[str, int]) -> None:
         """Back on the fan-out channel: catch up, or, if the numbering changed (Redis restarted empty or failed

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email.utils
 import logging
-import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -12,6 +11,7 @@ from typing import Any
 
 import httpx
 import orjson
+import tenacity
 from django.conf import settings
 
 from core import metrics
@@ -28,6 +28,28 @@ MAX_BACKOFF_S = 10.0
 
 class UpstreamError(Exception):
     """The upstream could not give a usable answer after retries (the caller keeps its last good data)."""
+
+
+class _Retryable(Exception):
+    """One failed attempt worth retrying; `retry_after` is the server's own wait, when it said one."""
+
+    def __init__(self, problem: str, retry_after: float | None = None) -> None:
+        super().__init__(problem)
+        self.retry_after = retry_after
+
+
+# "Equal jitter": half the exponential step fixed, half random (1 s, 2 s, 4 s … up to MAX_BACKOFF_S).
+_backoff = tenacity.wait_exponential(multiplier=0.5, max=MAX_BACKOFF_S / 2) + tenacity.wait_random_exponential(
+    multiplier=0.5, max=MAX_BACKOFF_S / 2
+)
+
+
+def _retry_wait(state: tenacity.RetryCallState) -> float:
+    """The server's Retry-After when given (at most a minute), else jittered exponential back-off."""
+    failure = state.outcome.exception() if state.outcome else None
+    if isinstance(failure, _Retryable) and failure.retry_after is not None:
+        return min(failure.retry_after, 60.0)
+    return _backoff(state)
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
@@ -97,33 +119,38 @@ class GammaClient:
 
     def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         """GET with retries on network errors, timeouts, 5xx and 429 (honouring Retry-After)."""
-        attempt = 0
-        while True:
-            attempt += 1
-            self.requests += 1
-            delay: float | None = None
-            try:
-                response = self._http.get(path, params=params)
-            except httpx.TransportError as exc:  # connect/read errors and timeouts
-                metrics.upstream_http("gamma", None)
-                problem = f"{type(exc).__name__}: {exc}"
-            else:
-                metrics.upstream_http("gamma", response.status_code)
-                if response.status_code < 400:
-                    try:
-                        return orjson.loads(response.content)
-                    except orjson.JSONDecodeError as exc:
-                        raise UpstreamError(f"GET {path}: invalid JSON ({exc})") from exc
-                problem = f"HTTP {response.status_code}"
-                if response.status_code not in RETRY_STATUSES:
-                    raise UpstreamError(f"GET {path} {dict(params or {})}: {problem}")
-                delay = retry_after_seconds(response.headers.get("Retry-After"))
-            if attempt > self.max_retries:
-                raise UpstreamError(f"GET {path} {dict(params or {})}: {problem} after {attempt} attempts")
-            if delay is None:
-                delay = min(MAX_BACKOFF_S, 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
-            log.warning("gamma GET %s: %s, retry in %.2f s", path, problem, delay)
-            self._sleep(min(delay, 60.0))
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.max_retries + 1),
+            wait=_retry_wait,
+            retry=tenacity.retry_if_exception_type(_Retryable),
+            before_sleep=lambda state: log.warning(
+                "gamma GET %s: %s, retry in %.2f s", path, state.outcome.exception(), state.upcoming_sleep
+            ),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(self._get_once, path, params)
+        except _Retryable as exc:
+            attempts = retrying.statistics.get("attempt_number", 1)
+            raise UpstreamError(f"GET {path} {dict(params or {})}: {exc} after {attempts} attempts") from exc
+
+    def _get_once(self, path: str, params: Mapping[str, Any] | None) -> Any:
+        self.requests += 1
+        try:
+            response = self._http.get(path, params=params)
+        except httpx.TransportError as exc:  # connect/read errors and timeouts
+            metrics.upstream_http("gamma", None)
+            raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
+        metrics.upstream_http("gamma", response.status_code)
+        if response.status_code in RETRY_STATUSES:
+            raise _Retryable(f"HTTP {response.status_code}", retry_after_seconds(response.headers.get("Retry-After")))
+        if response.status_code >= 400:
+            raise UpstreamError(f"GET {path} {dict(params or {})}: HTTP {response.status_code}")
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError as exc:
+            raise UpstreamError(f"GET {path}: invalid JSON ({exc})") from exc
 
     def get_list(self, path: str, params: Mapping[str, Any] | None = None) -> list[Any]:
         return rows_of(self.get_json(path, params))

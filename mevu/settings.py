@@ -96,6 +96,11 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if
 APP_MODE = env_choice("APP_MODE", ("http", "workers", "all"), "all")
 WORKER_COUNT = env_int("WORKER_COUNT", 2, minimum=1, maximum=64)
 PORT = env_int("PORT", 8000, minimum=1, maximum=65535)
+BIND_HOST = os.environ.get("BIND_HOST", "") or "0.0.0.0"  # the address of this instance's HTTP and metrics ports
+# Several `workers` instances on one host need distinct names: Celery node names and heartbeats are keyed by it.
+MEVU_NODE_NAME = os.environ.get("MEVU_NODE_NAME", "")
+# SIGTERM: how long an HTTP process waits for its WebSockets (closed with 1001) and requests to finish.
+DRAIN_TIMEOUT_S = env_float("DRAIN_TIMEOUT_S", 10.0, minimum=0.0, maximum=600.0)
 # Processes of the Celery `sports` worker in APP_MODE=workers|all (the `stream` worker is always 1).
 SPORTS_CONCURRENCY = env_int("SPORTS_CONCURRENCY", 2, minimum=1, maximum=64)
 INSTANCE_ID = f"{socket.gethostname()}:{os.getpid()}"

@@ -14,13 +14,15 @@ import urllib.request
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mevu.settings")  # before core.redis reads the settings
 
+from django.conf import settings
+
 from core.heartbeats import heartbeat_key
 from core.redis import redis_sync
 
 
 def _http_host() -> str:
     # Django answers 400 to a Host outside ALLOWED_HOSTS; ask with a name it accepts.
-    for host in (os.environ.get("ALLOWED_HOSTS") or "localhost").split(","):
+    for host in settings.ALLOWED_HOSTS or ["localhost"]:
         host = host.strip().lstrip(".")
         if host and host != "*":
             return host
@@ -46,12 +48,12 @@ def workers_healthy(hostname: str) -> bool:
 
 
 def main() -> int:
-    mode = os.environ.get("APP_MODE", "all")
+    mode = settings.APP_MODE
     ok = True
     if mode in ("http", "all"):
-        ok = ok and http_healthy(int(os.environ.get("PORT", "8000")))
+        ok = ok and http_healthy(settings.PORT)
     if mode in ("workers", "all"):
-        ok = ok and workers_healthy(os.environ.get("MEVU_NODE_NAME") or socket.gethostname())
+        ok = ok and workers_healthy(settings.MEVU_NODE_NAME or socket.gethostname())
     return 0 if ok else 1
 
 

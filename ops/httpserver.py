@@ -25,19 +25,12 @@ from typing import Any
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
+from django.conf import settings
 from twisted.internet import reactor
 
 log = logging.getLogger("mevu.httpserver")
 GOING_AWAY = 1001
 DRAIN_POLL_S = 0.05
-
-
-def drain_timeout_s() -> float:
-    raw = os.environ.get("DRAIN_TIMEOUT_S", "") or "10"
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        return 10.0
 
 
 class DrainingServer(Server):
@@ -123,7 +116,7 @@ class DrainingServer(Server):
             # sendClose() only allows application codes (1000, 3000-4999); 1001 is a protocol code.
             protocol.sendCloseFrame(code=GOING_AWAY, reasonUtf8=b"server shutting down", isReply=False)
         log.warning("draining", extra={"websockets": len(sockets), "requests": self._requests_in_flight()})
-        self._wait_drained(time.monotonic() + drain_timeout_s())
+        self._wait_drained(time.monotonic() + settings.DRAIN_TIMEOUT_S)
 
     def _wait_drained(self, deadline: float) -> None:
         self._close_idle_http()

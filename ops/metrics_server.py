@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 
+from django.conf import settings
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -44,4 +45,4 @@ def metrics_server_run(host: str, port: int) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(metrics_server_run(os.environ.get("BIND_HOST", "0.0.0.0"), int(os.environ["METRICS_PORT"])))
+    raise SystemExit(metrics_server_run(settings.BIND_HOST, settings.METRICS_PORT))

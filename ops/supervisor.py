@@ -90,7 +90,7 @@ def _free_port() -> int:
 def _listen_socket(port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((os.environ.get("BIND_HOST", "0.0.0.0"), port))
+    sock.bind((settings.BIND_HOST, port))
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
@@ -127,7 +127,7 @@ def http_children(env: dict[str, str], count: int, sock: socket.socket) -> list[
 def worker_node_host() -> str:
     """The host part of Celery node names: the container's hostname, or MEVU_NODE_NAME when several
     `workers` instances share one host (their heartbeats are keyed by node name)."""
-    return os.environ.get("MEVU_NODE_NAME") or "%h"
+    return settings.MEVU_NODE_NAME or "%h"
 
 
 def worker_children(sports_concurrency: int = 2) -> list[Child]:

@@ -19,7 +19,6 @@ gzip-compressed once, and tagged with the cluster-wide listing *version*:
 from __future__ import annotations
 
 import asyncio
-import collections
 import concurrent.futures
 import contextlib
 import dataclasses
@@ -32,8 +31,10 @@ import time
 import uuid
 from collections.abc import Mapping
 
+import cachetools
 import orjson
 from django.db import DatabaseError, close_old_connections, connections
+from django.utils.http import parse_etags
 from redis.exceptions import RedisError
 
 from core import metrics
@@ -219,16 +220,9 @@ def gzip_accepted(accept_encoding: str) -> bool:
 
 
 def etag_matches(if_none_match: str, digest: str) -> bool:
-    if not if_none_match:
-        return False
-    for tag in if_none_match.split(","):
-        tag = tag.strip()
-        if tag == "*":
-            return True
-        tag = tag.removeprefix("W/").strip('"')
-        if tag in (digest, f"{digest}-gz"):
-            return True
-    return False
+    """If-None-Match (weak comparison, RFC 9110) against the listing's plain or gzip ETag."""
+    tags = parse_etags(if_none_match)
+    return "*" in tags or any(tag.removeprefix("W/") in (f'"{digest}"', f'"{digest}-gz"') for tag in tags)
 
 
 def listing_response(
@@ -320,17 +314,10 @@ async def _version_flush() -> int:
 
 # --- Per-process state -------------------------------------------------------------------------------
 
-_local: collections.OrderedDict[str, ListingBody] = collections.OrderedDict()
+_local: cachetools.LRUCache[str, ListingBody] = cachetools.LRUCache(maxsize=LOCAL_ENTRIES)
 # True from a listing build failing on the database until one succeeds; the fast path defers to Django
 # meanwhile, so outdated listings go out marked stale.
 _database = {"failing": False}
-
-
-def _local_put(key: str, entry: ListingBody) -> None:
-    _local[key] = entry
-    _local.move_to_end(key)
-    while len(_local) > LOCAL_ENTRIES:
-        _local.popitem(last=False)
 
 
 class _Cluster:
@@ -571,7 +558,7 @@ async def listing_get(params: ListingParams) -> ListingBody:
                 result = finished.result()
                 current = _local.get(params.key)
                 if current is None or result.built_at >= current.built_at:
-                    _local_put(params.key, result)
+                    _local[params.key] = result
                 _database["failing"] = False
 
         task.add_done_callback(done)

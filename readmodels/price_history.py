@@ -6,11 +6,11 @@ and once per process (shared asyncio task). Upstream failure falls back to whate
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import re
 import time
-import uuid
 from collections.abc import Mapping
 from typing import TypedDict
 
@@ -19,7 +19,7 @@ import orjson
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
-from redis.exceptions import RedisError
+from redis.exceptions import LockError, RedisError
 
 from core.redis import redis_async, redis_key
 from markets.models import PricePoint
@@ -179,8 +179,7 @@ async def price_history_fetch(token_id: str, interval: str, fidelity: int) -> li
 
 # --- Cache + singleflight ----------------------------------------------------------------------------
 
-LOCK_MS = 20_000
-_RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+LOCK_S = 20.0
 _inflight: dict[tuple[int, str, str, int], asyncio.Task[PriceHistory]] = {}
 
 
@@ -192,21 +191,21 @@ async def _upstream_shared(token_id: str, interval: str, fidelity: int) -> list[
     """The upstream answer from the Redis cache, else fetched by one process while others wait."""
     client = redis_async()
     cache = redis_key("pricehistory", token_id, interval, fidelity)
-    lock = f"{cache}:lock"
+    lock = client.lock(f"{cache}:lock", timeout=LOCK_S, blocking=False)
     deadline = time.monotonic() + settings.UPSTREAM_TIMEOUT_S + 2
     while True:
         raw = await client.get(cache)
         if raw is not None:
             return orjson.loads(raw)
-        token = uuid.uuid4().hex
-        if await client.set(lock, token, nx=True, px=LOCK_MS):
+        if await lock.acquire():
             try:
                 await client.incr(upstream_calls_key())
                 history = await price_history_fetch(token_id, interval, fidelity)
                 await client.set(cache, orjson.dumps(history), ex=CACHE_TTL_S[interval])
                 return history
             finally:
-                await client.eval(_RELEASE, 1, lock, token)
+                with contextlib.suppress(LockError):  # expired meanwhile: someone else may hold it now
+                    await lock.release()
         if time.monotonic() > deadline:
             raise UpstreamHistoryError("prices-history: timed out waiting for another fetch")
         await asyncio.sleep(0.05)

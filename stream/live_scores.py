@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from typing import Any
 
@@ -29,12 +28,13 @@ from actions.scores import do_apply_live_scores
 from core import metrics
 from core.lease import Fence
 from games.live import GameLiveState, live_frame_apply, live_index_load, orientation_check
+from stream.loops import backoff_delay
 
 log = logging.getLogger(__name__)
 
 INDEX_REFRESH_S = 30.0
 MISS_REFRESH_MIN_S = 5.0
-MAX_BACKOFF_S = 30.0
+BACKOFF_BASE_S, MAX_BACKOFF_S = 0.5, 30.0
 HEADERS = {"Origin": "https://polymarket.com", "User-Agent": "Mozilla/5.0 (compatible; mevu)"}
 
 
@@ -185,7 +185,7 @@ async def sports_socket_run(url: str, stop: asyncio.Event, fence: Fence | None =
                 break
             failures += 1
             metrics.UPSTREAM_RECONNECTS.labels("sports").inc()
-            delay = min(MAX_BACKOFF_S, 0.5 * 2 ** min(failures, 10)) * (0.5 + random.random() / 2)
+            delay = backoff_delay(failures, BACKOFF_BASE_S, MAX_BACKOFF_S)
             waiter = asyncio.ensure_future(stop.wait())
             await asyncio.wait([waiter, flusher], timeout=delay, return_when=asyncio.FIRST_COMPLETED)
             waiter.cancel()

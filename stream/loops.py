@@ -1,5 +1,5 @@
-"""The two helpers every loop of the stream program runs on: a periodic step under one guard, and the one
-thread all its ORM work runs on."""
+"""Helpers the stream program's loops run on: a periodic step under one guard, the reconnect back-off of the
+upstream sockets, and the one thread all its ORM work runs on."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -33,6 +34,16 @@ async def every(period_s: float, step: Callable[[], Awaitable[Any]], what: str) 
         except Exception:
             log.warning("stream: %s failed; retrying in %.2fs", what, period_s, exc_info=True)
         await asyncio.sleep(period_s)
+
+
+def backoff_delay(failures: int, base_s: float, max_s: float, rng: random.Random = random._inst) -> float:  # type: ignore[attr-defined]
+    """Reconnect delay of an upstream socket: full-jitter exponential back-off over consecutive failures;
+    `failures` = 0 means the last connection was stable (retry fast). tenacity's waits need a retry loop
+    around one call; these loops keep the failure count across sessions and reset it on a stable one."""
+    if failures <= 0:
+        return rng.uniform(0.1, 0.5)
+    ceiling = min(max_s, base_s * 2 ** (failures - 1))
+    return rng.uniform(ceiling / 2, ceiling)
 
 
 class DbThread:

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import random
 import time
 from collections.abc import Iterable
 
@@ -20,6 +19,7 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 
 from stream.feed import BookStore
+from stream.loops import backoff_delay
 
 log = logging.getLogger("mevu.stream.sockets")
 
@@ -34,14 +34,6 @@ class SocketConfig:
     backoff_base_s: float = 0.5
     backoff_max_s: float = 30.0
     open_timeout_s: float = 10.0
-
-
-def backoff_delay(failures: int, config: SocketConfig, rng: random.Random = random._inst) -> float:  # type: ignore[attr-defined]
-    """Full-jitter exponential back-off; `failures` = 0 means the last connection was stable (fast retry)."""
-    if failures <= 0:
-        return rng.uniform(0.1, 0.5)
-    ceiling = min(config.backoff_max_s, config.backoff_base_s * 2 ** (failures - 1))
-    return rng.uniform(ceiling / 2, ceiling)
 
 
 class MarketSocket:
@@ -125,7 +117,7 @@ class MarketSocket:
             if delivered:
                 failures = min(failures, 2)
             failures = 0 if uptime >= self.config.stable_after_s else failures + 1
-            await asyncio.sleep(backoff_delay(failures, self.config))
+            await asyncio.sleep(backoff_delay(failures, self.config.backoff_base_s, self.config.backoff_max_s))
 
     async def _session(self) -> float:
         """One connection: subscribe, read until it drops or goes stale; returns its uptime."""
