@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
@@ -52,7 +52,7 @@ class ClusterCollector(Collector):
 def metrics_render() -> tuple[bytes, str]:
     """The Prometheus text exposition (format 0.0.4, read by every Prometheus version) of this container
     (all processes) or, without a multiprocess directory, of this process; plus the cluster facts."""
-    registry = metrics.REGISTRY
+    registry = REGISTRY
     if metrics.multiprocess_enabled():
         registry = CollectorRegistry()
         MultiProcessCollector(registry)

@@ -158,5 +158,5 @@ def test_dockerfile_runs_as_non_root_with_healthcheck_and_static_files() -> None
     assert re.search(r"^FROM python:3\.11-slim", text, re.M)
     assert re.search(r"^USER mevu$", text, re.M)
     assert "collectstatic --noinput" in text
-    assert re.search(r"^HEALTHCHECK .*\n.*realtime\.healthcheck", text, re.M)
+    assert re.search(r"^HEALTHCHECK .*\n.*ops\.healthcheck", text, re.M)
     assert 'CMD ["python", "manage.py", "serve"]' in text
