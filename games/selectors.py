@@ -20,6 +20,7 @@ from redis.exceptions import RedisError
 
 from games.frontend import (
     CHART_POINTS,
+    TENNIS_LEAGUES,
     FrontendGame,
     GameHistory,
     GameView,
@@ -65,6 +66,9 @@ def _over(now: dt.datetime) -> Q:
 
 
 def _sport(code: str) -> Q:
+    """A league code, or one of the original's sport codes that span leagues (`soccer`, `tennis`)."""
+    if code == "tennis":
+        return Q(league__code__in=sorted(TENNIS_LEAGUES))
     if code == "soccer":
         return Q(league__tag_ids__contains=[SOCCER_TAG]) | Q(league__code__in=SOCCER_CODES)
     return Q(league__code=code)
@@ -291,17 +295,26 @@ def _prices_for(views: Iterable[GameView]) -> dict[str, TokenPrice]:
     return prices_or_persisted(t for view in views for t in view.token_ids)
 
 
-def game_loaded(*, gamma_id: str | None = None, slug: str | None = None) -> tuple[Game, GameView] | None:
+def game_loaded(
+    *, gamma_id: str | None = None, slug: str | None = None, any_key: str | None = None
+) -> tuple[Game, GameView] | None:
+    """By Gamma event id, by slug, or (`any_key`, the original's slug route) slug, then ticker, then event id."""
     if gamma_id is not None:
         queryset = Game.objects.filter(gamma_id=gamma_id)
+    elif any_key is not None:
+        queryset = Game.objects.filter(Q(slug__iexact=any_key) | Q(ticker__iexact=any_key) | Q(gamma_id=any_key))
+        first_by = Case(When(slug__iexact=any_key, then=Value(0)), When(ticker__iexact=any_key, then=Value(1)),
+                        default=Value(2), output_field=IntegerField())
+        queryset = queryset.order_by(first_by, "id")
     else:
         queryset = Game.objects.filter(slug__iexact=slug or "")
-    loaded = _games_loaded(queryset.order_by("id")[:1])
+    loaded = _games_loaded(queryset.order_by("id")[:1] if any_key is None else queryset[:1])
     return loaded[0] if loaded else None
 
 
 def game_live_get(*, gamma_id: str | None = None, slug: str | None = None) -> LiveGame | None:
-    loaded = game_loaded(gamma_id=gamma_id, slug=slug)
+    """`slug` also matches a ticker or an event id, as the original's `/api/games/slug/:slug`."""
+    loaded = game_loaded(gamma_id=gamma_id) if gamma_id is not None else game_loaded(any_key=slug or "")
     if loaded is None:
         return None
     game, view = loaded
