@@ -21,9 +21,12 @@ from redis.exceptions import RedisError
 from games.frontend import (
     CHART_POINTS,
     TENNIS_LEAGUES,
+    ActivityGame,
     FrontendGame,
+    FrontendTeam,
     GameHistory,
     GameView,
+    activity_game_build,
     frontend_game_build,
     game_view_from_instance,
     game_views_queryset,
@@ -345,6 +348,31 @@ def live_stats_get(identifier: str) -> LiveStats | None:
         return None
     _, view = loaded
     return live_stats_build(view, _prices_for([view]))
+
+
+def activity_game_get(slug: str) -> ActivityGame | None:
+    """The activity watcher's game (every market with live prices) by slug, ticker or event id."""
+    loaded = game_loaded(any_key=slug)
+    if loaded is None:
+        return None
+    _, view = loaded
+    return activity_game_build(view, _prices_for([view]))
+
+
+def game_view_find(identifier: str) -> GameView | None:
+    loaded = game_loaded(any_key=identifier)
+    return loaded[1] if loaded else None
+
+
+def game_teams_now(view: GameView) -> tuple[FrontendTeam, FrontendTeam]:
+    """(home, away) FrontendTeams with current prices, as embedded in trades."""
+    game = frontend_game_build(view, _prices_for([view]))
+    return game["homeTeam"], game["awayTeam"]
+
+
+def team_logo_url(league_code: str, abbreviation: str) -> str | None:
+    team = team_find(league_code, abbreviation)
+    return team.logo if team is not None and team.logo else None
 
 
 class MarketDetail(TypedDict):

@@ -1,0 +1,25 @@
+"""Queue a catalog sync on request (POST /api/games/refresh, /api/teams/refresh): at most one per kind per
+REFRESH_MIN_INTERVAL_S cluster-wide (a Redis gate), run by the `sports` Celery worker."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from games import tasks
+from mevu.redis import redis_key, redis_sync
+
+REFRESH_KINDS = ("games", "teams")
+
+
+def refresh_queue(kind: str, league_code: str | None = None) -> tuple[bool, float]:
+    """(queued, seconds until the next refresh of this kind is allowed)."""
+    gate = redis_key("refresh", kind)
+    window_ms = int(settings.REFRESH_MIN_INTERVAL_S * 1000)
+    client = redis_sync()
+    if not client.set(gate, "1", nx=True, px=window_ms):
+        return False, max(client.pttl(gate), 0) / 1000
+    if kind == "games":
+        tasks.sync_games.delay(league_code)
+    else:
+        tasks.sync_teams.delay()
+    return True, settings.REFRESH_MIN_INTERVAL_S
