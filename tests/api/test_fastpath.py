@@ -75,7 +75,7 @@ def seed_and_close() -> None:
 
 @pytest.fixture
 async def app(settings) -> Any:
-    settings.CORS_ALLOWED_ORIGINS = [ORIGIN]
+    settings.CORS_ALLOWED_ORIGINS, settings.CORS_ALLOW_ALL_ORIGINS = [ORIGIN], False
     # Request threads of the in-process ASGI handler must not keep connections past the test database.
     shared = connections["default"].settings_dict
     max_age, shared["CONN_MAX_AGE"] = shared["CONN_MAX_AGE"], 0
