@@ -4,6 +4,7 @@ the simulator's Gamma, CLOB and data API synced through the real pipeline, then 
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +15,7 @@ from django.test import Client
 from pydantic import BaseModel, ValidationError
 
 from games import services
+from games.listing import listing_shutdown
 from games.models import Game
 from games.upstream import GammaClient
 from simulator.testing import SimHandle, run_simulator
@@ -32,6 +34,7 @@ def synced(settings: Any) -> Iterator[SimHandle]:
         with GammaClient(sim.gamma_url) as client:
             services.sync_all(client)
         yield sim
+    asyncio.run(listing_shutdown())  # the listing builder thread's DB connection, before the DB is dropped
 
 
 def fetch(path: str, status: int = 200, **params: str) -> Any:
