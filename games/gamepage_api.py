@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.security import HttpBearer, SessionAuth
 
@@ -101,7 +101,7 @@ def holders(request: HttpRequest, slug: str) -> Any:
     try:
         rows = holders_fetch(view)
     except DataApiError as exc:
-        return 502, {"success": False, "error": f"{UPSTREAM_DOWN}: {exc}"}
+        return Status(502, {"success": False, "error": f"{UPSTREAM_DOWN}: {exc}"})
     return {"success": True, "count": len(rows), "holders": rows}
 
 
@@ -113,7 +113,7 @@ def trades(request: HttpRequest, identifier: str, limit: int = Query(100, ge=1, 
     try:
         rows = trades_fetch(view, limit, home, away)
     except DataApiError as exc:
-        return 502, {"success": False, "error": f"{UPSTREAM_DOWN}: {exc}"}
+        return Status(502, {"success": False, "error": f"{UPSTREAM_DOWN}: {exc}"})
     return {"success": True, "count": len(rows), "trades": rows}
 
 
@@ -126,7 +126,7 @@ def logo(request: HttpRequest, league: str, file: str) -> Any:
     abbreviation = match.group(1)
     url = selectors.team_logo_url(league.lower()[:40], abbreviation)
     if url is None:
-        return 404, {"error": "Logo not found", "league": league, "abbreviation": abbreviation.upper()}
+        return Status(404, {"error": "Logo not found", "league": league, "abbreviation": abbreviation.upper()})
     response = HttpResponseRedirect(url)
     response["Cache-Control"] = LOGO_CACHE
     return response
@@ -159,7 +159,7 @@ def _refresh(kind: str, league: str | None) -> Any:
     queued, retry = refresh_queue(kind, code)
     body = {"success": queued, "queued": queued, "retryAfter": round(retry, 1),
             "message": f"{kind} sync queued" if queued else f"a {kind} sync was queued recently; retry later"}
-    return (202, body) if queued else (429, body)
+    return Status(202 if queued else 429, body)
 
 
 @refresh_router.post("/games/refresh", auth=REFRESH_AUTH, response=REFRESH_RESPONSES,

@@ -309,7 +309,8 @@ function render() {
     const sport = String(game.sport || "other").toLowerCase();
     const bucket = statusBucket(game);
     if (!filters.status || bucket === filters.status) sportCounts.set(sport, (sportCounts.get(sport) || 0) + 1);
-    if (filters.sport && sport !== filters.sport) continue;
+    // `sport` is the original's code (tennis spans atp/wta); a league code in the filter still matches.
+    if (filters.sport && sport !== filters.sport && game.league !== filters.sport) continue;
     if (filters.status && bucket !== filters.status) continue;
     tally[bucket] += 1;
     if (!bySport.has(sport)) bySport.set(sport, []);
