@@ -47,7 +47,7 @@ class FrontendTeam(TypedDict):
     probability: float
     buyPrice: float
     sellPrice: float
-    score: NotRequired[int | None]
+    score: NotRequired[int]
     tennisScore: NotRequired[str]
     setsWon: NotRequired[int]
 
@@ -69,7 +69,7 @@ class FrontendGame(TypedDict):
     drawProbability: NotRequired[float]
     chartData: list[float]
     percentChange: float
-    traders: int | None
+    traders: int  # Gamma's commentCount; 0 when Gamma sends none (the original invented a number)
     spread: str
     isLive: bool
     ended: bool
@@ -253,7 +253,7 @@ def frontend_game_build(
     home_prob, away_prob = _probabilities(home_p, away_p)
     home, away = _team(view.home, home_prob, home_buy, home_sell), _team(view.away, away_prob, away_buy, away_sell)
     show_score = view.live or view.ended
-    if show_score:
+    if show_score and view.home_score is not None and view.away_score is not None:  # absent, never null
         home["score"], away["score"] = view.home_score, view.away_score
     kickoff = view.kickoff.astimezone(dt.UTC) if view.kickoff else None
     game: FrontendGame = {
@@ -272,7 +272,7 @@ def frontend_game_build(
         "homeTeam": home,
         "chartData": [],
         "percentChange": 0.0,
-        "traders": view.comment_count,
+        "traders": view.comment_count or 0,
         "spread": _spread_label(home_buy, home_sell),
         "isLive": view.live,
         "ended": view.ended,

@@ -18,8 +18,7 @@ from ninja.security import HttpBearer, SessionAuth
 from games import selectors
 from games.api import GAME_NOT_FOUND, ErrorOut
 from games.frontend import ActivityGame
-from games.models import League
-from games.refresh import refresh_queue
+from games.refresh import UnknownLeague, refresh_queue
 from markets.dataapi import DataApiError, Holder, TradeOut, holders_fetch, trades_fetch
 
 activity_router = Router(tags=["game page"])
@@ -154,9 +153,10 @@ REFRESH_RESPONSES = {202: RefreshOut, 400: ErrorOut, 401: ErrorOut, 429: Refresh
 
 def _refresh(kind: str, league: str | None) -> Any:
     code = (league or "").strip().lower() or None
-    if code is not None and not League.objects.filter(code=code, followed=True).exists():
-        raise HttpError(400, f"league: unknown or not followed: {code}")
-    queued, retry = refresh_queue(kind, code)
+    try:
+        queued, retry = refresh_queue(kind, code)
+    except UnknownLeague as exc:
+        raise HttpError(400, f"league: unknown or not followed: {exc}") from exc
     body = {"success": queued, "queued": queued, "retryAfter": round(retry, 1),
             "message": f"{kind} sync queued" if queued else f"a {kind} sync was queued recently; retry later"}
     return Status(202 if queued else 429, body)

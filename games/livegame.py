@@ -250,8 +250,8 @@ def live_game_build(game: Game, view: GameView, prices: Mapping[str, TokenPrice]
 
 
 class Score(TypedDict):
-    home: int | None
-    away: int | None
+    home: int
+    away: int
 
 
 class LiveStats(TypedDict):
@@ -280,11 +280,12 @@ def live_stats_build(view: GameView, prices: Mapping[str, TokenPrice]) -> LiveSt
     final: Score | None = None
     if started:
         period_scores = {
-            str(key): {"home": value.get("home"), "away": value.get("away")}
+            str(key): {"home": value["home"], "away": value["away"]}
             for key, value in view.period_scores.items()
-            if isinstance(value, dict)
+            if isinstance(value, dict) and all(isinstance(value.get(side), int) for side in ("home", "away"))
         }
-        final = {"home": view.home_score, "away": view.away_score}
+        if view.home_score is not None and view.away_score is not None:
+            final = {"home": view.home_score, "away": view.away_score}
     return {
         "gameId": view.id,
         "slug": view.slug,

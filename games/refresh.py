@@ -6,13 +6,20 @@ from __future__ import annotations
 from django.conf import settings
 
 from games import tasks
+from games.models import League
 from mevu.redis import redis_key, redis_sync
 
 REFRESH_KINDS = ("games", "teams")
 
 
+class UnknownLeague(ValueError):
+    pass
+
+
 def refresh_queue(kind: str, league_code: str | None = None) -> tuple[bool, float]:
     """(queued, seconds until the next refresh of this kind is allowed)."""
+    if league_code is not None and not League.objects.filter(code=league_code, followed=True).exists():
+        raise UnknownLeague(league_code)
     gate = redis_key("refresh", kind)
     window_ms = int(settings.REFRESH_MIN_INTERVAL_S * 1000)
     client = redis_sync()

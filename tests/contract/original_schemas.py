@@ -294,6 +294,16 @@ class TeamsResponse(Original):
     teams: list[Team]
 
 
+class TeamResponse(Original):
+    success: Literal[True]
+    team: Team
+
+
+class LeaguesResponse(Original):
+    success: Literal[True]
+    leagues: list[str]
+
+
 class LiveStatsResponse(Original):
     success: Literal[True]
     stats: LiveStats
@@ -306,6 +316,12 @@ class PriceHistoryResponse(Original):
     pointCount: int
     history: list[StoredPriceHistoryPoint]
     cached: bool = ABSENT
+
+
+class PriceHistoryBatchResponse(Original):
+    success: Literal[True]
+    interval: str
+    histories: dict[str, list[StoredPriceHistoryPoint]]
 
 
 class ActivityWatcherResponse(Original):

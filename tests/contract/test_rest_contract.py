@@ -77,12 +77,18 @@ def test_every_rest_payload_conforms_to_the_original_types(synced: SimHandle) ->
         conforms(o.FrontendGameResponse, fetch(path))
     teams = conforms(o.TeamsResponse, fetch("/api/teams", league=game.league.code))
     assert teams["count"] > 0
+    one = teams["teams"][0]
+    assert conforms(o.TeamResponse, fetch(f"/api/teams/{one['league']}/{one['abbreviation']}"))["team"] == one
+    assert game.league.code in conforms(o.LeaguesResponse, fetch("/api/teams/leagues"))["leagues"]
     stats = conforms(o.LiveStatsResponse, fetch(f"/api/live-stats/{game.slug}"))
     assert stats["stats"]["currentPeriod"]
     watcher = conforms(o.ActivityWatcherResponse, fetch(f"/api/activitywatcher/{game.slug}"))
     assert len(watcher["game"]["markets"]) == game.markets.count()
     token = watcher["game"]["markets"][0]["outcomes"][0]["clobTokenId"]
     conforms(o.PriceHistoryResponse, fetch(f"/api/price-history/{token}", interval="1d"))
+    batch = Client().post("/api/price-history/batch", {"clobTokenIds": [token], "interval": "1w"},
+                          content_type="application/json")
+    assert batch.status_code == 200 and token in conforms(o.PriceHistoryBatchResponse, batch.json())["histories"]
     assert conforms(o.IndexResponse, fetch("/api"))["message"] == "MEVU API v1.0.0"
 
     traded = _traded_game(synced)
