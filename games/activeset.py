@@ -14,10 +14,11 @@ from datetime import datetime, timedelta
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from games.frontend import frontend_game_build, game_views_load
+from games.frontend import game_views_load
 from games.listing import listing_invalidate
 from games.models import Game
 from games.rules import STALE_AFTER
+from games.selectors import frontend_games_build
 from markets.models import Outcome
 from markets.prices import prices_read
 from markets.tokenset import token_set_publish
@@ -51,7 +52,7 @@ def _events(kind: str, gamma_ids: Iterable[str]) -> list[GameEvent]:
     views = game_views_load(ids)
     tokens = [t for view in views.values() for t in view.token_ids]
     prices = prices_read(tokens)
-    return [{"type": kind, "game": frontend_game_build(view, prices)} for view in views.values()]  # type: ignore[typeddict-item]
+    return [{"type": kind, "game": game} for game in frontend_games_build(views, prices).values()]  # type: ignore[typeddict-item]
 
 
 def active_set_refresh(now: datetime | None = None, changed: Iterable[str] = ()) -> int:

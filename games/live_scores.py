@@ -176,12 +176,13 @@ def _in_worker_thread(func: Any) -> Any:
 
 
 def _game_events_build(gamma_ids: list[str]) -> list[Any]:
-    from games.frontend import frontend_game_build, game_views_load
+    from games.frontend import game_views_load
+    from games.selectors import frontend_games_build
     from markets.prices import prices_read
 
     views = game_views_load(gamma_ids)
     prices = prices_read([t for view in views.values() for t in view.token_ids])
-    return [{"type": "game_update", "game": frontend_game_build(view, prices)} for view in views.values()]
+    return [{"type": "game_update", "game": game} for game in frontend_games_build(views, prices).values()]
 
 
 class LiveScores:

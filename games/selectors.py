@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TypedDict
 
 from django.conf import settings
@@ -171,6 +171,13 @@ def game_histories_load(game_pks: Iterable[int], now: dt.datetime) -> dict[int, 
         for pk in ids
         if pk in chart or pk in past
     }
+
+
+def frontend_games_build(views: Mapping[str, GameView], prices: Mapping[str, TokenPrice]) -> dict[str, FrontendGame]:
+    """FrontendGames exactly as REST serves them (chartData and percentChange from the stored history),
+    for the WebSocket/SSE snapshots and game events too: one extra query however many games."""
+    histories = game_histories_load([view.pk for view in views.values()], dt.datetime.now(dt.UTC))
+    return {gid: frontend_game_build(view, prices, histories.get(view.pk)) for gid, view in views.items()}
 
 
 def game_find(identifier: str) -> Game | None:

@@ -92,3 +92,13 @@ def test_holders_and_trades_report_a_dead_data_api_and_bad_input(seeded: Any, se
     assert client.get("/api/holders/nope").json() == {"success": False, "error": "Game not found"}
     watcher = client.get(f"/api/activitywatcher/{seeded.live.slug}").json()["game"]
     assert watcher["id"] == seeded.live.gamma_id and all(m["negRisk"] is False for m in watcher["markets"])
+
+
+def test_realtime_states_are_the_rest_game(seeded: Any) -> None:
+    """The hub's snapshot state is the REST FrontendGame, history included (not a one-point chart); game
+    events are built by the same games.selectors.frontend_games_build."""
+    from realtime.selectors import games_state_load
+
+    rest = Client().get(f"/api/games/{seeded.live.gamma_id}/frontend").json()["game"]
+    assert len(set(rest["chartData"])) > 2 and rest["percentChange"] != 0
+    assert games_state_load()[seeded.live.gamma_id] == rest

@@ -25,8 +25,8 @@ let loadError = "";
 // --- State ----------------------------------------------------------------------------------------
 const fromFeed = new Set(); // ids whose state came from the sequenced feed: REST may not overwrite them
 
-/** Merge a FrontendGame into the state. WebSocket games carry only the current probability as
- * `chartData`; keep the REST history and move its last point instead of losing the sparkline. */
+/** Merge a FrontendGame into the state. A game that carries only the current probability as `chartData`
+ * (fewer than 2 points) keeps the known history with its last point moved, instead of losing the sparkline. */
 function gameMerge(incoming, source) {
   if (!incoming || incoming.id === undefined) return;
   const id = String(incoming.id);
