@@ -22,8 +22,9 @@ from games.rules import STALE_AFTER, SYNC_LOOKBACK
 from markets.models import Outcome
 from markets.prices import prices_read
 from markets.tokenset import token_set_publish
-from readmodels.frontend import frontend_game_build, game_views_load
+from readmodels.frontend import game_views_load
 from readmodels.listing import listing_invalidate
+from readmodels.selectors import frontend_games_build
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def _events(kind: str, gamma_ids: Iterable[str]) -> list[GameEvent]:
     views = game_views_load(ids)
     tokens = [t for view in views.values() for t in view.token_ids]
     prices = prices_read(tokens)
-    return [{"type": kind, "game": frontend_game_build(view, prices)} for view in views.values()]  # type: ignore[typeddict-item]
+    return [{"type": kind, "game": game} for game in frontend_games_build(views, prices).values()]  # type: ignore[typeddict-item]
 
 
 def changes_announce(now: datetime | None = None, changed: Iterable[str] = ()) -> int:

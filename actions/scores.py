@@ -9,8 +9,9 @@ from core.lease import Fence
 from core.publish import GameEvent, game_events_publish
 from games.live import GameLiveState, live_games_persist
 from markets.prices import prices_read
-from readmodels.frontend import frontend_game_build, game_views_load
+from readmodels.frontend import game_views_load
 from readmodels.listing import listing_invalidate
+from readmodels.selectors import frontend_games_build
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +19,7 @@ log = logging.getLogger(__name__)
 def _game_updates(gamma_ids: list[str]) -> list[GameEvent]:
     views = game_views_load(gamma_ids)
     prices = prices_read([t for view in views.values() for t in view.token_ids])
-    return [{"type": "game_update", "game": dict(frontend_game_build(view, prices))} for view in views.values()]
+    return [{"type": "game_update", "game": dict(game)} for game in frontend_games_build(views, prices).values()]
 
 
 def do_apply_live_scores(games: list[GameLiveState], fence: Fence | None) -> int:

@@ -13,6 +13,15 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from api.gamepage import (
+    IndexOut,
+    activity_router,
+    api_index,
+    holders_router,
+    logos_router,
+    refresh_router,
+    trades_router,
+)
 from api.games import games_router, live_stats_router, sports_router, teams_router
 from api.markets import markets_router, price_history_router
 from readmodels.listing import ListingParamError
@@ -86,9 +95,19 @@ def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     return _error(request, 500, "Internal server error")
 
 
+api.get("", response=IndexOut, summary="API index (also at /api)")(api_index)
+api.add_router("", refresh_router)  # before /games: games/{game_id} would otherwise claim games/refresh
 api.add_router("/games", games_router)
 api.add_router("/teams", teams_router)
 api.add_router("/sports", sports_router)
 api.add_router("/live-stats", live_stats_router)
 api.add_router("/markets", markets_router)
 api.add_router("/price-history", price_history_router)
+api.add_router("/activitywatcher", activity_router)
+api.add_router("/holders", holders_router)
+api.add_router("/trades", trades_router)
+api.add_router("/logos", logos_router)
+
+
+def api_index_view(request: HttpRequest) -> HttpResponse:
+    return api.create_response(request, api_index(request), status=200)

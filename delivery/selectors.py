@@ -6,14 +6,15 @@ from typing import Any
 
 from games.models import Game
 from markets.prices import TokenPrice, prices_read
-from readmodels.frontend import GameView, frontend_game_build, game_views_load
+from readmodels.frontend import GameView, game_views_load
+from readmodels.selectors import frontend_games_build
 
 
 def games_state_load() -> dict[str, dict[str, Any]]:
-    """Every non-ended game as FrontendGame with live prices: the hub's starting state."""
+    """Every non-ended game as FrontendGame with live prices and history (as REST): the hub's starting state."""
     views = game_views_load(include_ended=False)
     prices = prices_read(token for view in views.values() for token in view.token_ids)
-    return {gid: dict(frontend_game_build(view, prices)) for gid, view in views.items()}
+    return {gid: dict(game) for gid, game in frontend_games_build(views, prices).items()}
 
 
 def game_id_by_slug(slug: str) -> str | None:

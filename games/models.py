@@ -38,6 +38,7 @@ class Team(models.Model):
     logo = models.URLField(max_length=500, blank=True)
     color = models.CharField(max_length=20, blank=True)
     provider_id = models.CharField(max_length=60, blank=True)
+    upstream_created_at = models.DateTimeField(null=True, blank=True)
     upstream_updated_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -85,6 +86,15 @@ class Game(models.Model):
     liquidity = models.FloatField(default=0)
     comment_count = models.IntegerField(null=True, blank=True)
     image = models.URLField(max_length=500, blank=True)
+    # Event metadata the original's LiveGame carries (Gamma /events), kept as sent.
+    description = models.TextField(blank=True)
+    resolution_source = models.URLField(max_length=500, blank=True)
+    listed_at = models.DateTimeField(null=True, blank=True, help_text="Gamma `startDate`: when it was listed")
+    end_date = models.DateTimeField(null=True, blank=True, help_text="Gamma `endDate` (≈ kickoff for games)")
+    tags = models.JSONField(default=list, blank=True, help_text="[{id, label, slug}]")
+    neg_risk = models.BooleanField(default=False)
+    neg_risk_market_id = models.CharField(max_length=80, blank=True)
+    upstream_created_at = models.DateTimeField(null=True, blank=True)
     vanished_at = models.DateTimeField(null=True, blank=True, help_text="No longer listed upstream")
     upstream_updated_at = models.DateTimeField(null=True, blank=True)
     score_updated_at = models.DateTimeField(null=True, blank=True)

@@ -45,6 +45,7 @@ class TeamRow:
     logo: str
     color: str
     provider_id: str
+    upstream_created_at: datetime | None
     upstream_updated_at: datetime | None
 
 
@@ -74,6 +75,8 @@ class MarketRow:
     closed: bool
     volume: float
     liquidity: float
+    neg_risk: bool
+    neg_risk_market_id: str
     outcomes: tuple[OutcomeRow, ...]
 
 
@@ -105,6 +108,14 @@ class GameRow:
     liquidity: float
     comment_count: int | None
     image: str
+    description: str
+    resolution_source: str
+    listed_at: datetime | None
+    end_date: datetime | None
+    tags: list[dict[str, str]]
+    neg_risk: bool
+    neg_risk_market_id: str
+    upstream_created_at: datetime | None
     upstream_updated_at: datetime | None
     markets: tuple[MarketRow, ...]
     sibling_of: str = ""  # a "… - More Markets" event: its markets belong to the game with this slug
@@ -211,6 +222,7 @@ def team_parse(raw: Mapping[str, Any]) -> TeamRow:
         logo=_url(raw.get("logo")),
         color=_text(raw.get("color"), 20),
         provider_id=str(raw.get("providerId") or "")[:60],
+        upstream_created_at=rules.timestamp_parse(raw.get("createdAt")),
         upstream_updated_at=rules.timestamp_parse(raw.get("updatedAt")),
     )
 
@@ -264,6 +276,18 @@ def _outcome_team(label: str, home: TeamRef | None, away: TeamRef | None, home_n
         ):
             return team.pk
     return None
+
+
+def _tags(value: Any) -> list[dict[str, str]]:
+    """Event tags as the original's TransformedTag: {id, label, slug}, strings; malformed ones dropped."""
+    if not isinstance(value, list):
+        return []
+    tags = []
+    for tag in value:
+        if isinstance(tag, dict) and isinstance(tag.get("id"), str | int) and not isinstance(tag.get("id"), bool):
+            tags.append({"id": str(tag["id"])[:20], "label": _text(tag.get("label"), 100),
+                         "slug": _text(tag.get("slug"), 100)})
+    return tags
 
 
 def market_parse(
@@ -339,6 +363,8 @@ def market_parse(
         closed=rules.bool_or(raw.get("closed"), False),
         volume=_float(raw.get("volumeNum", raw.get("volume"))),
         liquidity=_float(raw.get("liquidityNum", raw.get("liquidity"))),
+        neg_risk=rules.bool_or(raw.get("negRisk"), False),
+        neg_risk_market_id=_text(raw.get("negRiskMarketID"), 80),
         outcomes=tuple(outcomes),
     )
 
@@ -427,6 +453,14 @@ def event_parse(
             liquidity=_float(raw.get("liquidity")),
             comment_count=_int_or_none(raw.get("commentCount")),
             image=_url(raw.get("image")),
+            description=_text(raw.get("description"), 20_000),
+            resolution_source=_url(raw.get("resolutionSource")),
+            listed_at=rules.timestamp_parse(raw.get("startDate")),
+            end_date=rules.timestamp_parse(raw.get("endDate")),
+            tags=_tags(raw.get("tags")),
+            neg_risk=rules.bool_or(raw.get("negRisk"), False),
+            neg_risk_market_id=_text(raw.get("negRiskMarketID"), 80),
+            upstream_created_at=rules.timestamp_parse(raw.get("createdAt")),
             upstream_updated_at=rules.timestamp_parse(raw.get("updatedAt")),
             markets=tuple(markets),
             sibling_of=slug[: -len(SIBLING_SUFFIX)] if slug.endswith(SIBLING_SUFFIX) else "",

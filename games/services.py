@@ -142,7 +142,8 @@ def leagues_sync(client: GammaClient) -> SyncReport:
 
 # --- Teams ----------------------------------------------------------------------------------------
 
-TEAM_FIELDS = ("name", "abbreviation", "alias", "record", "logo", "color", "provider_id", "upstream_updated_at")
+TEAM_FIELDS = ("name", "abbreviation", "alias", "record", "logo", "color", "provider_id", "upstream_created_at",
+               "upstream_updated_at")
 
 
 def teams_sync(client: GammaClient, league: League) -> SyncReport:
@@ -203,11 +204,13 @@ GAME_FIELDS = (
     "slug", "ticker", "title", "league_id", "series_id", "home_team_id", "away_team_id", "home_name",
     "away_name", "kickoff", "game_id", "active", "closed", "volume", "volume_24h", "liquidity",
     "comment_count", "image", "upstream_updated_at", "vanished_at",
+    "description", "resolution_source", "listed_at", "end_date", "tags", "neg_risk", "neg_risk_market_id",
+    "upstream_created_at",
 )
 LIVE_FIELDS = ("status", "live", "ended", "score_raw", "home_score", "away_score", "period", "elapsed")
 MARKET_FIELDS = (
     "gamma_id", "game_id", "type", "sports_market_type", "line", "question", "slug", "group_item_title",
-    "active", "closed", "volume", "liquidity",
+    "active", "closed", "volume", "liquidity", "neg_risk", "neg_risk_market_id",
 )
 OUTCOME_FIELDS = ("market_id", "label", "index", "team_id")
 PRICE_FIELDS = ("best_bid", "best_ask", "last_trade", "price")

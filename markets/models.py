@@ -29,6 +29,8 @@ class Market(models.Model):
     closed = models.BooleanField(default=False)
     volume = models.FloatField(default=0)
     liquidity = models.FloatField(default=0)
+    neg_risk = models.BooleanField(default=False)
+    neg_risk_market_id = models.CharField(max_length=80, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -111,6 +111,7 @@ GAMMA_URL = env_url("GAMMA_URL", "https://gamma-api.polymarket.com", ("http", "h
 CLOB_URL = env_url("CLOB_URL", "https://clob.polymarket.com", ("http", "https"))
 CLOB_WS_URL = env_url("CLOB_WS_URL", "wss://ws-subscriptions-clob.polymarket.com/ws/market", ("ws", "wss"))
 SPORTS_WS_URL = env_url("SPORTS_WS_URL", "wss://sports-api.polymarket.com/ws", ("ws", "wss"))
+DATA_API_URL = env_url("DATA_API_URL", "https://data-api.polymarket.com", ("http", "https"))  # holders, trades
 UPSTREAM_TIMEOUT_S = env_float("UPSTREAM_TIMEOUT_S", 10.0, minimum=0.1, maximum=120)
 UPSTREAM_MAX_RETRIES = env_int("UPSTREAM_MAX_RETRIES", 3, minimum=0, maximum=10)
 SIM_ARGS = os.environ.get("SIM_ARGS", "")
@@ -325,13 +326,23 @@ REALTIME_MAX_CONNECTIONS = env_int("REALTIME_MAX_CONNECTIONS", 10000, minimum=1,
 
 # --- App-level rate limit of expensive endpoints, per client address, cluster-wide (core/ratelimit.py) --
 RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
-RATELIMIT_EXPENSIVE_PREFIXES = env_list("RATELIMIT_EXPENSIVE_PREFIXES", ["/api/price-history/"])
+RATELIMIT_EXPENSIVE_PREFIXES = env_list(
+    "RATELIMIT_EXPENSIVE_PREFIXES", ["/api/price-history/", "/api/holders/", "/api/trades/"]
+)
 RATELIMIT_EXPENSIVE_PER_WINDOW = env_int("RATELIMIT_EXPENSIVE_PER_WINDOW", 120, minimum=1, maximum=1_000_000)
 RATELIMIT_WINDOW_S = env_float("RATELIMIT_WINDOW_S", 60.0, minimum=0.1, maximum=86400)
 
 # --- HTTP ----------------------------------------------------------------------------------------
+# The public API is read-only and cookie-less: any origin may read it unless CORS_ALLOWED_ORIGINS lists
+# the allowed ones. Only the public routes get CORS headers; the admin keeps its login and CSRF.
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])
+CORS_ALLOW_ALL_ORIGINS = not CORS_ALLOWED_ORIGINS
+CORS_URLS_REGEX = r"^/(api|api-docs|health|ws/health)(/.*)?$"
 CORS_ALLOW_CREDENTIALS = False
+# POST /api/games/refresh and /api/teams/refresh: a staff session or `Authorization: Bearer <token>`;
+# at most one queued sync per kind per interval, cluster-wide.
+REFRESH_TOKEN = os.environ.get("REFRESH_TOKEN", "")
+REFRESH_MIN_INTERVAL_S = env_float("REFRESH_MIN_INTERVAL_S", 30.0, minimum=1, maximum=86400)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

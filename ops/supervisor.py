@@ -96,12 +96,12 @@ def _listen_socket(port: int) -> socket.socket:
     return sock
 
 
-UPSTREAM_URL_VARS = ("GAMMA_URL", "CLOB_URL", "CLOB_WS_URL", "SPORTS_WS_URL")
+UPSTREAM_URL_VARS = ("GAMMA_URL", "CLOB_URL", "CLOB_WS_URL", "SPORTS_WS_URL", "DATA_API_URL")
 
 
 def simulator_child(env: dict[str, str]) -> Child | None:
     """The simulator, when MEVU_UPSTREAM=sim and not every upstream URL is given (instances on one host share
-    the first instance's simulator by setting the four URLs); fills in the URLs that are not set."""
+    the first instance's simulator by setting the upstream URLs); fills in the URLs that are not set."""
     if env.get("MEVU_UPSTREAM") != "sim" or all(env.get(name) for name in UPSTREAM_URL_VARS):
         return None
     port = int(env.get("SIM_PORT") or _free_port())
@@ -110,6 +110,7 @@ def simulator_child(env: dict[str, str]) -> Child | None:
     env.setdefault("CLOB_URL", f"{base}/clob")
     env.setdefault("CLOB_WS_URL", f"ws://127.0.0.1:{port}/clob/ws/market")
     env.setdefault("SPORTS_WS_URL", f"ws://127.0.0.1:{port}/sports/ws")
+    env.setdefault("DATA_API_URL", f"{base}/data")
     env["SIM_BASE_URL"] = base
     args = env.get("SIM_ARGS", "").split()
     return Child("simulator", [sys.executable, "-m", "simulator", "--host", "127.0.0.1", "--port", str(port), *args], 1)

@@ -47,7 +47,7 @@ class FrontendTeam(TypedDict):
     probability: float
     buyPrice: float
     sellPrice: float
-    score: NotRequired[int | None]
+    score: NotRequired[int]
     tennisScore: NotRequired[str]
     setsWon: NotRequired[int]
 
@@ -60,8 +60,8 @@ class FrontendGame(TypedDict):
     league: str
     status: str
     kickoff: str | None  # ISO 8601 UTC
-    endDate: str | None  # the original's name for the kickoff string
-    time: str  # display time of kickoff, UTC
+    endDate: str  # the original's name for the kickoff string; "" when unknown
+    time: str  # display time of kickoff, UTC; "TBD" when unknown
     volume: str
     liquidity: str
     awayTeam: FrontendTeam
@@ -69,7 +69,7 @@ class FrontendGame(TypedDict):
     drawProbability: NotRequired[float]
     chartData: list[float]
     percentChange: float
-    traders: int | None
+    traders: int  # Gamma's commentCount; 0 when Gamma sends none (the original invented a number)
     spread: str
     isLive: bool
     ended: bool
@@ -106,6 +106,8 @@ class ActivityMarket(TypedDict):
     active: bool
     closed: bool
     clobTokenIds: list[str]
+    negRisk: bool
+    negRiskMarketId: NotRequired[str]
     outcomes: list[ActivityOutcome]
 
 
@@ -122,6 +124,13 @@ class ActivityGame(TypedDict):
 
 MISSING = -1.0  # explicit sentinel (as the original): no moneyline price, rather than a fake 50/50
 CHART_POINTS = 20
+NO_RECORD = "0-0"  # the original's record when the team has none
+TENNIS_LEAGUES = frozenset({"atp", "wta"})
+
+
+def sport_code(league_code: str) -> str:
+    """The original's sport code: ATP and WTA are both `tennis` (the league keeps atp/wta)."""
+    return "tennis" if league_code in TENNIS_LEAGUES else league_code
 
 
 def money_format(value: float) -> str:
@@ -135,7 +144,7 @@ def money_format(value: float) -> str:
 Quote = tuple[float | None, float | None, float | None]
 
 
-def _quotes(outcome: OutcomeView | None, prices: Mapping[str, TokenPrice]) -> Quote:
+def quotes(outcome: OutcomeView | None, prices: Mapping[str, TokenPrice]) -> Quote:
     """(probability 0-100, buy cents, sell cents) from the live price, else the persisted one."""
     if outcome is None:
         return None, None, None
@@ -221,7 +230,7 @@ def _team(team: TeamView, probability: float, buy: float | None, sell: float | N
     return {
         "abbr": team.abbreviation.upper(),
         "name": team.name,
-        "record": team.record,
+        "record": team.record or NO_RECORD,
         "logo": team.logo,
         "probability": probability,
         "buyPrice": buy if buy is not None else MISSING,
@@ -245,44 +254,44 @@ def frontend_game_build(
     view: GameView, prices: Mapping[str, TokenPrice], history: GameHistory | None = None
 ) -> FrontendGame:
     roles = view.moneyline
-    home_p, home_buy, home_sell = _quotes(roles.home, prices)
-    away_p, away_buy, away_sell = _quotes(roles.away, prices)
+    home_p, home_buy, home_sell = quotes(roles.home, prices)
+    away_p, away_buy, away_sell = quotes(roles.away, prices)
     home_prob, away_prob = _probabilities(home_p, away_p)
     home, away = _team(view.home, home_prob, home_buy, home_sell), _team(view.away, away_prob, away_buy, away_sell)
     show_score = view.live or view.ended
-    if show_score:
+    if show_score and view.home_score is not None and view.away_score is not None:  # absent, never null
         home["score"], away["score"] = view.home_score, view.away_score
     kickoff = view.kickoff.astimezone(dt.UTC) if view.kickoff else None
     game: FrontendGame = {
         "id": view.id,
         "slug": view.slug,
         "title": view.title,
-        "sport": view.sport,
+        "sport": sport_code(view.sport),
         "league": view.sport,
         "status": view.status,
         "kickoff": kickoff.isoformat().replace("+00:00", "Z") if kickoff else None,
-        "endDate": kickoff.strftime("%Y-%m-%d %H:%M:%S+00") if kickoff else None,
-        "time": kickoff.strftime("%-I:%M %p UTC") if kickoff else "",
+        "endDate": kickoff.strftime("%Y-%m-%d %H:%M:%S+00") if kickoff else "",
+        "time": kickoff.strftime("%-I:%M %p UTC") if kickoff else "TBD",
         "volume": money_format(view.volume),
         "liquidity": money_format(view.liquidity),
         "awayTeam": away,
         "homeTeam": home,
         "chartData": [],
         "percentChange": 0.0,
-        "traders": view.comment_count,
+        "traders": view.comment_count or 0,
         "spread": _spread_label(home_buy, home_sell),
         "isLive": view.live,
         "ended": view.ended,
         "updatedAt": newest_ts(view, prices),
     }
     if roles.draw is not None:
-        draw_p, _, _ = _quotes(roles.draw, prices)
+        draw_p, _, _ = quotes(roles.draw, prices)
         if draw_p is not None:
             game["drawProbability"] = round_half_up(draw_p)
     if view.live:
         game["quarter"] = period_display(view.period)
         game["gameTime"] = clock_display(view.elapsed)
-    sets = _tennis(view.score_raw) if view.sport in {"atp", "wta", "tennis"} and show_score else None
+    sets = _tennis(view.score_raw) if sport_code(view.sport) == "tennis" and show_score else None
     if sets is not None:
         game["tennisScore"] = view.score_raw
         first, second = (away, home) if view.ordering == "away" else (home, away)
@@ -293,17 +302,18 @@ def frontend_game_build(
 
 
 def _apply_history(game: FrontendGame, home_prob: float, history: GameHistory | None) -> None:
-    if history is None or home_prob == MISSING:
-        game["chartData"] = [home_prob] if home_prob != MISSING else []
-        return
-    chart = [round(p, 1) for p in history["chart"][-(CHART_POINTS - 1):]]
-    game["chartData"] = [*chart, home_prob]
-    past = history["past_home"]
-    game["percentChange"] = round((home_prob - past) / past * 100, 1) if past else 0.0
+    """The original's 20 points: real samples, the current probability last, padded at the front with the
+    oldest known value when history is short (never invented movement)."""
+    samples = [round(p, 1) for p in (history["chart"] if history else [])][-(CHART_POINTS - 1):]
+    chart = [*samples, home_prob] if home_prob != MISSING or not samples else samples
+    game["chartData"] = [chart[0]] * (CHART_POINTS - len(chart)) + chart
+    past = history["past_home"] if history else None
+    if past and home_prob != MISSING:
+        game["percentChange"] = round((home_prob - past) / past * 100, 1)
 
 
 def _activity_outcome(outcome: OutcomeView, prices: Mapping[str, TokenPrice]) -> ActivityOutcome:
-    probability, buy, sell = _quotes(outcome, prices)
+    probability, buy, sell = quotes(outcome, prices)
     return {
         "label": outcome.label,
         "shortLabel": outcome.label[:3].upper(),
@@ -316,7 +326,7 @@ def _activity_outcome(outcome: OutcomeView, prices: Mapping[str, TokenPrice]) ->
 
 
 def _activity_market(market: MarketView, prices: Mapping[str, TokenPrice]) -> ActivityMarket:
-    return {
+    out: ActivityMarket = {
         "id": market.gamma_id,
         "conditionId": market.condition_id,
         "title": market.question,
@@ -328,8 +338,12 @@ def _activity_market(market: MarketView, prices: Mapping[str, TokenPrice]) -> Ac
         "active": market.active,
         "closed": market.closed,
         "clobTokenIds": [o.token_id for o in market.outcomes],
+        "negRisk": market.neg_risk,
         "outcomes": [_activity_outcome(o, prices) for o in market.outcomes],
     }
+    if market.neg_risk_market_id:
+        out["negRiskMarketId"] = market.neg_risk_market_id
+    return out
 
 
 def activity_game_build(view: GameView, prices: Mapping[str, TokenPrice]) -> ActivityGame:
@@ -338,7 +352,7 @@ def activity_game_build(view: GameView, prices: Mapping[str, TokenPrice]) -> Act
     return {
         "id": view.id,
         "slug": view.slug,
-        "sport": view.sport,
+        "sport": sport_code(view.sport),
         "league": view.sport,
         "status": view.status,
         "homeTeam": game["homeTeam"],

@@ -54,6 +54,8 @@ class MarketView:
     volume: float
     liquidity: float
     outcomes: tuple[OutcomeView, ...]
+    neg_risk: bool = False
+    neg_risk_market_id: str = ""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -134,6 +136,8 @@ def _market_view(market: Market) -> MarketView:
         volume=market.volume,
         liquidity=market.liquidity,
         outcomes=tuple(_outcome_view(o) for o in market.outcomes.all()),
+        neg_risk=market.neg_risk,
+        neg_risk_market_id=market.neg_risk_market_id,
     )
 
 

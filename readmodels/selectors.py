@@ -9,7 +9,7 @@ import dataclasses
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TypedDict
 
 from django.db import connections, router
@@ -22,9 +22,13 @@ from markets.models import Market
 from markets.prices import TokenPrice, prices_read
 from readmodels.frontend import (
     CHART_POINTS,
+    TENNIS_LEAGUES,
+    ActivityGame,
     FrontendGame,
+    FrontendTeam,
     GameHistory,
     GameView,
+    activity_game_build,
     frontend_game_build,
     game_view_from_instance,
     game_views_queryset,
@@ -59,6 +63,9 @@ def _over(now: dt.datetime) -> Q:
 
 
 def _sport(code: str) -> Q:
+    """A league code, or one of the original's sport codes that span leagues (`soccer`, `tennis`)."""
+    if code == "tennis":
+        return Q(league__code__in=sorted(TENNIS_LEAGUES))
     if code == "soccer":
         return Q(league__tag_ids__contains=[SOCCER_TAG]) | Q(league__code__in=SOCCER_CODES)
     return Q(league__code=code)
@@ -160,6 +167,13 @@ def game_histories_load(game_pks: Iterable[int], now: dt.datetime) -> dict[int, 
     }
 
 
+def frontend_games_build(views: Mapping[str, GameView], prices: Mapping[str, TokenPrice]) -> dict[str, FrontendGame]:
+    """FrontendGames exactly as REST serves them (chartData and percentChange from the stored history),
+    for the WebSocket/SSE snapshots and game events too: one extra query however many games."""
+    histories = game_histories_load([view.pk for view in views.values()], dt.datetime.now(dt.UTC))
+    return {gid: frontend_game_build(view, prices, histories.get(view.pk)) for gid, view in views.items()}
+
+
 def game_find(identifier: str) -> Game | None:
     """By Gamma event id first, then by slug (case-insensitive), like the original live-stats lookup."""
     base = Game.objects.select_related("league", "home_team", "away_team")
@@ -223,17 +237,26 @@ def _prices_for(views: Iterable[GameView]) -> dict[str, TokenPrice]:
     return prices_or_persisted(t for view in views for t in view.token_ids)
 
 
-def game_loaded(*, gamma_id: str | None = None, slug: str | None = None) -> tuple[Game, GameView] | None:
+def game_loaded(
+    *, gamma_id: str | None = None, slug: str | None = None, any_key: str | None = None
+) -> tuple[Game, GameView] | None:
+    """By Gamma event id, by slug, or (`any_key`, the original's slug route) slug, then ticker, then event id."""
     if gamma_id is not None:
         queryset = Game.objects.filter(gamma_id=gamma_id)
+    elif any_key is not None:
+        queryset = Game.objects.filter(Q(slug__iexact=any_key) | Q(ticker__iexact=any_key) | Q(gamma_id=any_key))
+        first_by = Case(When(slug__iexact=any_key, then=Value(0)), When(ticker__iexact=any_key, then=Value(1)),
+                        default=Value(2), output_field=IntegerField())
+        queryset = queryset.order_by(first_by, "id")
     else:
         queryset = Game.objects.filter(slug__iexact=slug or "")
-    loaded = _games_loaded(queryset.order_by("id")[:1])
+    loaded = _games_loaded(queryset.order_by("id")[:1] if any_key is None else queryset[:1])
     return loaded[0] if loaded else None
 
 
 def game_live_get(*, gamma_id: str | None = None, slug: str | None = None) -> LiveGame | None:
-    loaded = game_loaded(gamma_id=gamma_id, slug=slug)
+    """`slug` also matches a ticker or an event id, as the original's `/api/games/slug/:slug`."""
+    loaded = game_loaded(gamma_id=gamma_id) if gamma_id is not None else game_loaded(any_key=slug or "")
     if loaded is None:
         return None
     game, view = loaded
@@ -264,6 +287,31 @@ def live_stats_get(identifier: str) -> LiveStats | None:
         return None
     _, view = loaded
     return live_stats_build(view, _prices_for([view]))
+
+
+def activity_game_get(slug: str) -> ActivityGame | None:
+    """The activity watcher's game (every market with live prices) by slug, ticker or event id."""
+    loaded = game_loaded(any_key=slug)
+    if loaded is None:
+        return None
+    _, view = loaded
+    return activity_game_build(view, _prices_for([view]))
+
+
+def game_view_find(identifier: str) -> GameView | None:
+    loaded = game_loaded(any_key=identifier)
+    return loaded[1] if loaded else None
+
+
+def game_teams_now(view: GameView) -> tuple[FrontendTeam, FrontendTeam]:
+    """(home, away) FrontendTeams with current prices, as embedded in trades."""
+    game = frontend_game_build(view, _prices_for([view]))
+    return game["homeTeam"], game["awayTeam"]
+
+
+def team_logo_url(league_code: str, abbreviation: str) -> str | None:
+    team = team_find(league_code, abbreviation)
+    return team.logo if team is not None and team.logo else None
 
 
 class MarketDetail(TypedDict):

@@ -12,6 +12,7 @@ from aiohttp import web
 from .clob import ClobApi
 from .conn import Stats
 from .control import ControlApi
+from .data_api import DataApi
 from .engine import Clock, Engine, EngineConfig
 from .faults import Faults, http_fault_middleware
 from .gamma import GammaApi
@@ -101,6 +102,7 @@ def build_app(cfg: SimConfig) -> web.Application:
     app = web.Application(middlewares=[http_fault_middleware(rt.faults)], client_max_size=64 * 1024 * 1024)
     app.add_routes(GammaApi(rt.scenario).routes())
     app.add_routes(ClobApi(rt.scenario, rt.clock.now_ms).routes())
+    app.add_routes(DataApi(rt.scenario).routes())
     app.add_routes(rt.control.routes())
     app.add_routes([web.get("/clob/ws/market", rt.markets.handle), web.get("/ws/market", rt.markets.handle),
                     web.get("/sports/ws", rt.sports.handle)])

@@ -271,6 +271,7 @@ class Engine:
                 tx = f"0x{rng.getrandbits(256):064x}"
                 book.ltp = trade.price
                 book.apply(trade.change, ts)
+                market.fills.append((ts, trade.token, trade.taker_side, trade.price / 1000, float(trade.size), tx))
                 self.stats.trades += 1
                 hub = self.markets
                 if hub.market_subscribers(market):

@@ -21,6 +21,7 @@ from .wire import decimal_str, eastern_date, iso_micros, iso_seconds, json_strin
 
 T = TypeVar("T")
 
+PROVIDER_ID_BASE = 100_000  # Gamma's live `/teams` adds an integer providerId (upstream README §1.4)
 LIMIT_CAP = {"events": 500, "markets": 500, "teams": 99, "series": 49}
 
 MARKET_TYPES = [
@@ -114,7 +115,7 @@ class GammaView:
             return dict(team.extra)
         return {"id": team.id, "name": team.name, "league": team.league, "record": team.record, "logo": team.logo,
                 "abbreviation": team.abbreviation, "createdAt": team.created_at, "updatedAt": team.updated_at,
-                "color": team.color}
+                "color": team.color, "providerId": PROVIDER_ID_BASE + team.id % 900_000}
 
     def series_ref(self, league: League) -> dict[str, object]:
         created = self.scenario.created_ms

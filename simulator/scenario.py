@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections import deque
 from dataclasses import dataclass, field
 
 from .books import Book
@@ -64,6 +65,8 @@ class Market:
     target: int = 500
     recorded: dict[str, object] | None = None  # replay: the recorded market object
     frozen: bool = False  # never random-walked (cancelled games, replayed settled markets)
+    # Fills for the data API's /trades, newest last: (ts ms, token index, taker side, price 0-1, size, tx hash).
+    fills: deque[tuple[int, int, str, float, float, str]] = field(default_factory=lambda: deque(maxlen=1500))
 
 
 @dataclass(eq=False)

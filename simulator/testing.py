@@ -53,6 +53,10 @@ class SimHandle:
         return self.base + "/clob"
 
     @property
+    def data_api_url(self) -> str:
+        return self.base + "/data"
+
+    @property
     def clob_ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/clob/ws/market"
 

@@ -51,7 +51,7 @@ def test_games_list_detail_and_frontend_variants(api) -> None:
 
     front = get(base, f"/api/games/{s.live.gamma_id}/frontend")["game"]
     assert front["homeTeam"]["probability"] == 60 and front["percentChange"] == 50.0
-    assert front["chartData"][-1] == 60 and len(front["chartData"]) > 2
+    assert front["chartData"][-1] == 60 and len(front["chartData"]) == 20 and len(set(front["chartData"])) > 2
     assert get(base, f"/api/games/slug/{s.live.slug}/frontend")["game"] == front
 
     for path in ("/api/games/nope", "/api/games/nope/frontend", "/api/games/slug/nope",
@@ -87,7 +87,7 @@ def test_teams_sports_markets_and_live_stats(api) -> None:
     assert get(base, "/api/teams", league="curling")["teams"] == []
     assert get(base, "/api/teams/leagues")["leagues"] == ["epl", "lal", "nba"]
     team = get(base, "/api/teams/NBA/bos")["team"]
-    assert (team["name"], team["abbreviation"], team["id"], team["league"]) == ("Celtics", "BOS", "2", "nba")
+    assert (team["name"], team["abbreviation"], team["id"], team["league"]) == ("Celtics", "BOS", 2, "nba")
     assert get(base, "/api/teams/nba/xyz", 404)["error"] == "Team not found"
 
     sports = {x["code"]: x for x in get(base, "/api/sports")["sports"]}
@@ -108,6 +108,7 @@ def test_teams_sports_markets_and_live_stats(api) -> None:
     assert live["homeTeam"]["abbr"] == "BOS" and live["homeTeam"]["probability"] == 66
     upcoming = get(base, f"/api/live-stats/{s.upcoming.slug}")["stats"]  # by slug
     assert upcoming["periodScores"] is None and upcoming["finalScore"] is None and not upcoming["isLive"]
+    assert upcoming["currentPeriod"] == "NS"  # the original's value before the start, never null
     final = get(base, f"/api/live-stats/{s.final.gamma_id}")["stats"]
     assert final["ended"] and final["finalScore"] == {"home": 101, "away": 99}
 
@@ -148,7 +149,7 @@ def test_redis_outage_degrades_to_persisted_prices_not_errors(service_env, spawn
     listing = get(base, "/api/games/frontend", live="true")
     assert listing["games"][0]["homeTeam"]["probability"] == 60  # the persisted price
     assert get(base, "/api/games/frontend", live="true") == listing
-    assert get(base, f"/api/games/{s.live.gamma_id}")["game"]["markets"][0]["structuredOutcomes"][1]["price"] == 60
+    assert get(base, f"/api/games/{s.live.gamma_id}")["game"]["markets"][0]["structuredOutcomes"][1]["price"] == "60.00"
     assert get(base, f"/api/markets/{s.condition_id}")["market"]["conditionId"] == s.condition_id
     assert get(base, f"/api/live-stats/{s.live.slug}")["stats"]["homeTeam"]["probability"] == 60
     history = get(base, f"/api/price-history/{s.home_token}", interval="1d")

@@ -75,7 +75,7 @@ def seed_and_close() -> None:
 
 @pytest.fixture
 async def app(settings) -> Any:
-    settings.CORS_ALLOWED_ORIGINS = [ORIGIN]
+    settings.CORS_ALLOWED_ORIGINS, settings.CORS_ALLOW_ALL_ORIGINS = [ORIGIN], False
     # Request threads of the in-process ASGI handler must not keep connections past the test database.
     shared = connections["default"].settings_dict
     max_age, shared["CONN_MAX_AGE"] = shared["CONN_MAX_AGE"], 0
@@ -159,3 +159,14 @@ def listing_version() -> int | None:
 
 def home_token(game: Game) -> str:
     return Outcome.objects.get(market__game=game, team=game.home_team).token_id
+
+
+async def test_default_cors_allows_any_origin_on_both_paths(app, settings) -> None:
+    """Without CORS_ALLOWED_ORIGINS the public listing answers every origin with `*`, warm or cold."""
+    settings.CORS_ALLOWED_ORIGINS, settings.CORS_ALLOW_ALL_ORIGINS = [], True
+    fast, spy = app
+    foreign = {"Origin": "https://anywhere.example"}
+    cold = await get(fast, "/api/games/frontend", "limit=3", foreign)
+    warm = await get(fast, "/api/games/frontend", "limit=3", foreign)
+    assert spy.calls == 1 and warm == cold and cold[0] == 200
+    assert cold[1]["access-control-allow-origin"] == "*" and "access-control-allow-credentials" not in cold[1]

@@ -95,8 +95,8 @@ def test_frontend_game_values_from_real_history_and_prices() -> None:
     assert game["traders"] == 207
     # chartData: real snapshots of the last 24 h (46 -> 57 %), then the current home probability.
     chart = game["chartData"]
-    assert chart[-1] == 60 and chart[-2] == 57.0 and chart == sorted(chart) and 8 <= len(chart) <= 20
-    assert 46.0 <= chart[0] <= 48.0
+    assert chart[-1] == 60 and chart[-2] == 57.0 and chart == sorted(chart) and len(chart) == 20
+    assert 46.0 <= chart[0] <= 48.0 and len(set(chart)) >= 8  # real samples, padded with the oldest
     # percentChange: home now (60) vs the newest snapshot at least 24 h old (40, 26 h ago).
     assert game["percentChange"] == 50.0
 
@@ -113,7 +113,7 @@ def test_soccer_three_way_listing_game() -> None:
     game = render(sport="epl")["games"][0]
     assert game["slug"] == s.soccer.slug
     assert (game["homeTeam"]["probability"], game["awayTeam"]["probability"]) == (50, 30)
-    assert game["drawProbability"] == 20 and game["chartData"] == [50] and game["percentChange"] == 0.0
+    assert game["drawProbability"] == 20 and game["chartData"] == [50] * 20 and game["percentChange"] == 0.0
 
 
 def test_invalidate_publishes_at_most_once_per_second_and_flushes_the_tail() -> None:

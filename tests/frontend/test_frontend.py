@@ -76,8 +76,11 @@ def test_frontend_game_falls_back_to_persisted_prices_then_sentinel(nba_game: Ga
 def test_history_gives_chart_and_percent_change(nba_game: Game) -> None:
     view = game_views_load()["900"]
     game = frontend_game_build(view, {}, {"chart": [50.0, 55.0, 60.0], "past_home": 50.0})
-    assert game["chartData"] == [50.0, 55.0, 60.0, 65]
+    # The original's 20 points: padded with the oldest known value, real samples, the current value last.
+    assert game["chartData"] == [50.0] * 17 + [55.0, 60.0, 65]
     assert game["percentChange"] == 30.0
+    no_history = frontend_game_build(view, {})
+    assert no_history["chartData"] == [65] * 20 and no_history["percentChange"] == 0.0
 
 
 def test_activity_game_lists_every_market(nba_game: Game) -> None:

@@ -12,6 +12,7 @@ from django.db import connection
 from core.publish import game_events_publish_async
 from markets.prices import prices_read
 from readmodels.frontend import frontend_game_build, game_views_load
+from readmodels.selectors import frontend_games_build
 from tests.api.seed import price_write, seed
 from tests.realtime.helpers import FeedClient, daphne_start
 
@@ -99,7 +100,9 @@ async def test_games_snapshot_and_refresh_come_from_the_database(spawn, service_
 
     views = await _in_thread(game_views_load, None, include_ended=False)
     prices = await _in_thread(prices_read, [t for v in views.values() for t in v.token_ids])
-    want = {gid: orjson.loads(orjson.dumps(frontend_game_build(v, prices))) for gid, v in views.items()}
+    # The REST FrontendGame, stored history (chartData, percentChange) included.
+    built = await _in_thread(frontend_games_build, views, prices)
+    want = {gid: orjson.loads(orjson.dumps(game)) for gid, game in built.items()}
     nba_ids = {gid for gid, g in want.items() if g["sport"] == "nba"}
     assert {g["id"] for g in nba["games"]} == nba_ids
     assert data.final.gamma_id not in nba_ids  # ended games are not in the feed

@@ -191,6 +191,7 @@ def cluster(django_db_setup: None, django_db_blocker: Any) -> Iterator[Cluster]:
             "CLOB_URL": sim.clob_url,
             "CLOB_WS_URL": sim.clob_ws_url,
             "SPORTS_WS_URL": sim.sports_ws_url,
+            "DATA_API_URL": sim.data_api_url,
             # The first sync runs below; beat repeats the games syncs (RedBeat's first run is one interval
             # after start) through PgBouncer while the tests run.
             "SYNC_LEAGUES_EVERY_S": "3600",

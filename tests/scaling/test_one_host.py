@@ -34,6 +34,7 @@ def test_two_workers_instances_and_an_http_instance_on_one_host(service_env, spa
         **service_env, "MEVU_UPSTREAM": "sim", "BIND_HOST": "127.0.0.1", "SPORTS_CONCURRENCY": "1",
         "GAMMA_URL": f"http://{base_sim}/gamma", "CLOB_URL": f"http://{base_sim}/clob",
         "CLOB_WS_URL": f"ws://{base_sim}/clob/ws/market", "SPORTS_WS_URL": f"ws://{base_sim}/sports/ws",
+        "DATA_API_URL": f"http://{base_sim}/data",
     }
     metrics_ports = {"a": free_port(), "b": free_port()}
     workers = {

@@ -25,6 +25,7 @@ def sim_env(service_env: dict[str, str], sim: Any, **extra: str) -> dict[str, st
         "CLOB_URL": sim.clob_url,
         "CLOB_WS_URL": sim.clob_ws_url,
         "SPORTS_WS_URL": sim.sports_ws_url,
+        "DATA_API_URL": sim.data_api_url,
         **extra,
     }
 

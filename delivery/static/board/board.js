@@ -25,8 +25,8 @@ let loadError = "";
 // --- State ----------------------------------------------------------------------------------------
 const fromFeed = new Set(); // ids whose state came from the sequenced feed: REST may not overwrite them
 
-/** Merge a FrontendGame into the state. WebSocket games carry only the current probability as
- * `chartData`; keep the REST history and move its last point instead of losing the sparkline. */
+/** Merge a FrontendGame into the state. A game that carries only the current probability as `chartData`
+ * (fewer than 2 points) keeps the known history with its last point moved, instead of losing the sparkline. */
 function gameMerge(incoming, source) {
   if (!incoming || incoming.id === undefined) return;
   const id = String(incoming.id);
@@ -311,7 +311,8 @@ function render() {
     const sport = String(game.sport || "other").toLowerCase();
     const bucket = statusBucket(game);
     if (!filters.status || bucket === filters.status) sportCounts.set(sport, (sportCounts.get(sport) || 0) + 1);
-    if (filters.sport && sport !== filters.sport) continue;
+    // `sport` is the original's code (tennis spans atp/wta); a league code in the filter still matches.
+    if (filters.sport && sport !== filters.sport && game.league !== filters.sport) continue;
     if (filters.status && bucket !== filters.status) continue;
     tally[bucket] += 1;
     if (!bySport.has(sport)) bySport.set(sport, []);
