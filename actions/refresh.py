@@ -10,8 +10,6 @@ from django.conf import settings
 from core.redis import redis_key, redis_sync
 from games.models import League
 
-REFRESH_KINDS = ("games", "teams")
-
 
 class UnknownLeague(ValueError):
     pass

@@ -141,10 +141,6 @@ async def fence_floor_raise_async(name: str, floor: int) -> int:
     return int(await redis_async().eval(_FENCE_FLOOR, 1, fence_key(name), floor))
 
 
-def fence_current(name: str) -> int:
-    return int(redis_sync().get(fence_key(name)) or 0)
-
-
 def _flatten(mapping: Mapping[str, bytes | str]) -> list[Any]:
     args: list[Any] = []
     for field, value in mapping.items():

@@ -119,9 +119,7 @@ def control_frame(payload: dict[str, Any]) -> Frame:
 
 
 def batch_frame(topic: str, events: list[WireEvent], epoch: int, *, replay: bool = False) -> Frame:
-    payload: dict[str, Any] = {
-        "type": "batch", "topic": topic, "seq": events[-1]["seq"], "epoch": epoch, "events": events,
-    }
+    payload: BatchFrame = {"type": "batch", "topic": topic, "seq": events[-1]["seq"], "epoch": epoch, "events": events}
     if replay:
         payload["replay"] = True
     payload["timestamp"] = now_ms()
@@ -133,7 +131,7 @@ def batch_frame(topic: str, events: list[WireEvent], epoch: int, *, replay: bool
 def snapshot_frame(
     kind: str, topic: str, seq: int, epoch: int, games: list[dict[str, Any]], **extra: Any
 ) -> Frame:
-    payload: dict[str, Any] = {"type": kind, "topic": topic, "seq": seq, "epoch": epoch, "games": games, **extra}
+    payload: SnapshotFrame = {"type": kind, "topic": topic, "seq": seq, "epoch": epoch, "games": games, **extra}  # type: ignore[typeddict-item]
     payload["timestamp"] = now_ms()
     return Frame(orjson.dumps(payload), topic, seq, seq, epoch, payload=payload)
 

@@ -39,6 +39,7 @@ class GameLiveState:
     ended: bool
     status: str
     period_scores: dict[str, Any]
+    sets: bool = False  # the score lists sets (tennis): rules.score_parse(sets=...)
 
     def persisted(self) -> tuple[Any, ...]:
         return (self.score_raw, self.home_score, self.away_score, self.period, self.elapsed, self.live,
@@ -55,20 +56,21 @@ def live_index_load(now: datetime | None = None) -> dict[int, GameLiveState]:
     now = now or timezone.now()
     rows = (
         Game.objects.filter(game_id__isnull=False, kickoff__gte=now - INDEX_LOOKBACK)
-        .exclude(status__in=[Game.Status.FINAL, Game.Status.CANCELED], score_updated_at__lt=now - timedelta(hours=6))
+        .exclude(status__in=sorted(rules.OVER_STATUSES), score_updated_at__lt=now - timedelta(hours=6))
         .values_list(
-            "pk", "gamma_id", "game_id", "league__ordering", "kickoff", "home_team__abbreviation",
+            "pk", "gamma_id", "game_id", "league__code", "league__ordering", "kickoff", "home_team__abbreviation",
             "home_team__name", "home_name", "away_team__abbreviation", "away_team__name", "away_name",
             "score_raw", "home_score", "away_score", "period", "elapsed", "live", "ended", "status",
             "period_scores",
         )
     )
     index: dict[int, GameLiveState] = {}
-    for (pk, gamma_id, game_id, ordering, kickoff, h_abbr, h_name, h_fallback, a_abbr, a_name, a_fallback,
+    for (pk, gamma_id, game_id, league_code, ordering, kickoff, h_abbr, h_name, h_fallback, a_abbr, a_name, a_fallback,
          score_raw, home_score, away_score, period, elapsed, live, ended, status, period_scores) in rows:
         index[game_id] = GameLiveState(
             pk, gamma_id, ordering, kickoff, _labels(h_abbr, h_name, h_fallback), _labels(a_abbr, a_name, a_fallback),
             score_raw, home_score, away_score, period, elapsed, live, ended, status, dict(period_scores or {}),
+            sets=rules.scored_in_sets(league_code),
         )
     return index
 
@@ -76,7 +78,7 @@ def live_index_load(now: datetime | None = None) -> dict[int, GameLiveState]:
 def live_frame_apply(game: GameLiveState, frame: Mapping[str, Any], now: datetime) -> GameLiveState | None:
     """The game's new state after a frame, or None when the frame changes nothing."""
     score_raw = frame.get("score") if isinstance(frame.get("score"), str) else game.score_raw
-    score = rules.score_parse(score_raw)
+    score = rules.score_parse(score_raw, sets=game.sets)
     home_score, away_score = rules.orient(score.first, score.second, game.ordering) if score else (None, None)
     period = frame["period"].strip()[:30] if isinstance(frame.get("period"), str) else game.period
     elapsed = frame["elapsed"].strip()[:30] if isinstance(frame.get("elapsed"), str) else game.elapsed
@@ -91,7 +93,7 @@ def live_frame_apply(game: GameLiveState, frame: Mapping[str, Any], now: datetim
     )
     new = dataclasses.replace(
         game, score_raw=score_raw[:80], home_score=home_score, away_score=away_score, period=period,
-        elapsed=elapsed, live=status == "live", ended=ended or status in ("final", "canceled"),
+        elapsed=elapsed, live=status == "live", ended=ended or status in rules.OVER_STATUSES,
         status=status, period_scores=period_scores,
     )
     return None if new.persisted() == game.persisted() else new

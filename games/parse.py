@@ -410,7 +410,7 @@ def event_parse(
         seen_tokens.update(o.token_id for o in market.outcomes)
         markets.append(market)
     score_raw = _text(raw.get("score"), 80)
-    score = rules.score_parse(score_raw)
+    score = rules.score_parse(score_raw, sets=rules.scored_in_sets(league_code))
     home_score, away_score = rules.orient(score.first, score.second, ordering) if score else (None, None)
     period = _text(raw.get("period"), 30)
     live = rules.bool_or(raw.get("live"), False)
@@ -440,7 +440,7 @@ def event_parse(
             game_id=_int_or_none(raw.get("gameId")),
             status=status,
             live=status == "live",
-            ended=ended or status in ("final", "canceled"),
+            ended=ended or status in rules.OVER_STATUSES,
             active=rules.bool_or(raw.get("active"), True),
             closed=closed,
             score_raw=score_raw,
@@ -484,7 +484,7 @@ def moneyline_prices(game: GameRow) -> tuple[float | None, float | None, float |
                 prices["home"] = value
             elif yes.team_pk is not None and yes.team_pk == away_pk:
                 prices["away"] = value
-            elif rules._DRAW.search(market.question) or rules._DRAW.search(market.group_item_title):
+            elif rules.is_draw_market(market.question, market.group_item_title):
                 prices["draw"] = value
         elif len(market.outcomes) == 2 and "home" not in prices:
             for outcome in market.outcomes:
@@ -496,7 +496,3 @@ def moneyline_prices(game: GameRow) -> tuple[float | None, float | None, float |
     if "home" not in prices or "away" not in prices:
         return None
     return prices["home"], prices["away"], prices.get("draw")
-
-
-def teams_index_from(rows: Sequence[TeamRef]) -> TeamIndex:
-    return TeamIndex(rows)

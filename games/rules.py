@@ -197,9 +197,23 @@ class Score:
 _PAIR = re.compile(r"^\s*(\d{1,6})\s*-\s*(\d{1,6})\s*(?:\(\s*\d{1,6}\s*-\s*\d{1,6}\s*\))?\s*$")
 
 
-def score_parse(raw: Any) -> Score | None:
-    """`"72-74"`; tennis `"6-7(5-7), 1-2"` (first/second = sets won, current set last); esports
-    `"000-000|1-2|Bo3"` (first/second = maps won). None when empty or unparsable."""
+TENNIS_LEAGUES = frozenset({"atp", "wta"})
+
+
+def sport_code(league_code: str) -> str:
+    """The original's sport code: ATP and WTA are both `tennis` (the league keeps atp/wta)."""
+    return "tennis" if league_code in TENNIS_LEAGUES else league_code
+
+
+def scored_in_sets(league_code: str) -> bool:
+    """Whether a league's score string lists sets ("6-4, 3-2"), so first/second mean sets won."""
+    return sport_code(league_code) == "tennis"
+
+
+def score_parse(raw: Any, *, sets: bool = False) -> Score | None:
+    """`"72-74"`; tennis `"6-7(5-7), 1-2"` (first/second = sets won, current set last; `sets` says a lone
+    `"3-2"` is a set too); esports `"000-000|1-2|Bo3"` (first/second = maps won). None when empty or
+    unparsable. The one reading of a score: storage, live scores and FrontendGame's setsWon all use it."""
     if not isinstance(raw, str) or not raw.strip():
         return None
     text = raw.strip()
@@ -212,20 +226,20 @@ def score_parse(raw: Any) -> Score | None:
         if len(pieces) > 2 and re.fullmatch(r"(?i)bo\d+", pieces[2]):
             best_of = int(pieces[2][2:])
         return Score(int(series.group(1)), int(series.group(2)), best_of=best_of)
-    if "," in text or "(" in text:
-        sets: list[tuple[int, int]] = []
+    if sets or "," in text or "(" in text:
+        played: list[tuple[int, int]] = []
         for piece in text.split(","):
             match = _PAIR.match(piece)
             if match is None:
                 return None
-            sets.append((int(match.group(1)), int(match.group(2))))
+            played.append((int(match.group(1)), int(match.group(2))))
         won_first = won_second = 0
-        for index, (a, b) in enumerate(sets):
-            finished = index < len(sets) - 1 or max(a, b) >= 7 or (max(a, b) == 6 and abs(a - b) >= 2)
+        for index, (a, b) in enumerate(played):
+            finished = index < len(played) - 1 or max(a, b) >= 7 or (max(a, b) == 6 and abs(a - b) >= 2)
             if finished and a != b:
                 won_first += a > b
                 won_second += b > a
-        return Score(won_first, won_second, sets=tuple(sets))
+        return Score(won_first, won_second, sets=tuple(played))
     match = _PAIR.match(text)
     if match is None:
         return None
@@ -238,6 +252,8 @@ POSTPONED_CODES = {"POST", "PPD", "POSTPONED", "DELAYED"}
 CANCELED_CODES = {"CAN", "CANC", "CANCELED", "CANCELLED", "AB", "ABANDONED"}
 FINAL_CODES = {"VFT", "FT", "FINAL", "F", "F/OT", "FT OT", "FT NR", "AET", "FINISHED", "ENDED"}
 NOT_STARTED_CODES = {"", "NS", "NOT_STARTED", "SCHEDULED", "TBD"}
+# Statuses after which a game changes no more (a postponed game will still be played).
+OVER_STATUSES = frozenset({"final", "canceled"})
 # After this long past kickoff with no live/ended signal, a closed game is over (original: endDate + 5 h).
 STALE_AFTER = timedelta(hours=6)
 # The games sync keeps games that kicked off up to this long ago (plus live ones).
@@ -376,7 +392,6 @@ def market_type_detect(
     return "other"
 
 
-_LINE_TEXT = re.compile(r"([-+]?\d+(?:\.\d+)?)")
 
 
 def line_parse(line: Any, market_type: str, *texts: str) -> float | None:
@@ -402,11 +417,16 @@ _WILL_WIN = re.compile(r"^\s*will\s+(.+?)\s+win\b", re.IGNORECASE)
 _DRAW = re.compile(r"\bdraw\b|\btie\b", re.IGNORECASE)
 
 
+def is_draw_market(question: str, group_item_title: str = "") -> bool:
+    """The draw leg of a soccer three-way moneyline ("Will … end in a draw?", group title "Draw" / "Tie")."""
+    return bool(_DRAW.search(question or "") or _DRAW.search(group_item_title or ""))
+
+
 def three_way_side(
     question: str, group_item_title: str, home_names: Sequence[str], away_names: Sequence[str]
 ) -> Side | None:
     """Soccer 3-way moneylines are three Yes/No markets: "Will X win…?" (home or away) and a draw."""
-    if _DRAW.search(question or "") or _DRAW.search(group_item_title or ""):
+    if is_draw_market(question, group_item_title):
         return "draw"
     match = _WILL_WIN.match(question or "")
     subject = match.group(1) if match else (group_item_title or "")

@@ -14,6 +14,7 @@ from typing import NotRequired
 
 from typing_extensions import TypedDict  # pydantic (the OpenAPI schema) requires this one before 3.12
 
+from games import rules
 from markets.prices import TokenPrice, price_mid
 from readmodels.gameviews import (
     GameView,
@@ -125,14 +126,6 @@ class ActivityGame(TypedDict):
 MISSING = -1.0  # explicit sentinel (as the original): no moneyline price, rather than a fake 50/50
 CHART_POINTS = 20
 NO_RECORD = "0-0"  # the original's record when the team has none
-TENNIS_LEAGUES = frozenset({"atp", "wta"})
-
-
-def sport_code(league_code: str) -> str:
-    """The original's sport code: ATP and WTA are both `tennis` (the league keeps atp/wta)."""
-    return "tennis" if league_code in TENNIS_LEAGUES else league_code
-
-
 def money_format(value: float) -> str:
     if value >= 1e6:
         return f"${value / 1e6:.2f}M"
@@ -213,19 +206,6 @@ def clock_display(elapsed: str) -> str:
     return text
 
 
-def _tennis(score_raw: str) -> tuple[int, int] | None:
-    """Sets won (first-listed, second-listed) from "6-4, 2-6, 1-1"; the last set is the current one."""
-    sets = [s.strip() for s in score_raw.split(",") if s.strip()]
-    if not sets or not all(re.match(r"^\d+-\d+", s) for s in sets):
-        return None
-    won_a = won_b = 0
-    for text in sets[:-1]:
-        a, b = (int(x) for x in re.match(r"^(\d+)-(\d+)", text).groups())  # type: ignore[union-attr]
-        won_a += a > b
-        won_b += b > a
-    return won_a, won_b
-
-
 def _team(team: TeamView, probability: float, buy: float | None, sell: float | None) -> FrontendTeam:
     return {
         "abbr": team.abbreviation.upper(),
@@ -266,7 +246,7 @@ def frontend_game_build(
         "id": view.id,
         "slug": view.slug,
         "title": view.title,
-        "sport": sport_code(view.sport),
+        "sport": rules.sport_code(view.sport),
         "league": view.sport,
         "status": view.status,
         "kickoff": kickoff.isoformat().replace("+00:00", "Z") if kickoff else None,
@@ -291,11 +271,11 @@ def frontend_game_build(
     if view.live:
         game["quarter"] = period_display(view.period)
         game["gameTime"] = clock_display(view.elapsed)
-    sets = _tennis(view.score_raw) if sport_code(view.sport) == "tennis" and show_score else None
-    if sets is not None:
+    score = rules.score_parse(view.score_raw, sets=True) if rules.scored_in_sets(view.sport) and show_score else None
+    if score is not None:
         game["tennisScore"] = view.score_raw
         first, second = (away, home) if view.ordering == "away" else (home, away)
-        first["setsWon"], second["setsWon"] = sets
+        first["setsWon"], second["setsWon"] = score.first, score.second
         home["tennisScore"] = away["tennisScore"] = view.score_raw
     _apply_history(game, home_prob, history)
     return game
@@ -352,7 +332,7 @@ def activity_game_build(view: GameView, prices: Mapping[str, TokenPrice]) -> Act
     return {
         "id": view.id,
         "slug": view.slug,
-        "sport": sport_code(view.sport),
+        "sport": rules.sport_code(view.sport),
         "league": view.sport,
         "status": view.status,
         "homeTeam": game["homeTeam"],

@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.db.models import Prefetch, QuerySet
 
 from games.models import Game, League, Team
+from games.rules import OVER_STATUSES, is_draw_market
 from markets.models import Market, Outcome
 
 
@@ -179,7 +180,7 @@ def moneyline_roles(markets: Iterable[MarketView], home: TeamView, away: TeamVie
         if yes is None:
             continue
         question = market.question.lower()
-        if "draw" in question or "tie" in question.split():
+        if is_draw_market(market.question):
             roles["draw"] = yes
         elif (home.id is not None and yes.team_id == home.id) or _matches(question, home):
             roles["home"] = yes
@@ -204,7 +205,7 @@ def game_view_from_instance(game: Game) -> GameView:
         kickoff=game.kickoff,
         status=game.status,
         live=game.status == Game.Status.LIVE,
-        ended=game.status in (Game.Status.FINAL, Game.Status.CANCELED),
+        ended=game.status in OVER_STATUSES,
         home=home,
         away=away,
         home_score=game.home_score,
@@ -238,5 +239,5 @@ def game_views_load(gamma_ids: Iterable[str] | None = None, *, include_ended: bo
     if gamma_ids is not None:
         queryset = queryset.filter(gamma_id__in=list(gamma_ids))
     if not include_ended:
-        queryset = queryset.exclude(status__in=[Game.Status.FINAL, Game.Status.CANCELED])
+        queryset = queryset.exclude(status__in=sorted(OVER_STATUSES))
     return {game.gamma_id: game_view_from_instance(game) for game in game_views_queryset(queryset)}

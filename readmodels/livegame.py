@@ -10,6 +10,7 @@ from typing import NotRequired
 
 from typing_extensions import TypedDict
 
+from games import rules
 from games.models import Game, League, Team
 from markets.prices import TokenPrice
 from readmodels.frontend import (
@@ -21,7 +22,6 @@ from readmodels.frontend import (
     newest_ts,
     quotes,
     round_half_up,
-    sport_code,
 )
 from readmodels.gameviews import MarketView, OutcomeView
 
@@ -205,7 +205,7 @@ def live_game_build(game: Game, view: GameView, prices: Mapping[str, TokenPrice]
         "resolutionSource": game.resolution_source,
         "image": game.image,
         "icon": game.image,
-        "sport": sport_code(league.code),
+        "sport": rules.sport_code(league.code),
         "league": league.code,
         "seriesId": game.series_id,
         "status": view.status,
@@ -250,7 +250,7 @@ def live_game_build(game: Game, view: GameView, prices: Mapping[str, TokenPrice]
     return out
 
 
-class Score(TypedDict):
+class PeriodScore(TypedDict):
     home: int
     away: int
 
@@ -261,24 +261,21 @@ class LiveStats(TypedDict):
     status: str
     homeTeam: FrontendTeam
     awayTeam: FrontendTeam
-    periodScores: dict[str, Score] | None
-    finalScore: Score | None
+    periodScores: dict[str, PeriodScore] | None
+    finalScore: PeriodScore | None
     currentPeriod: str  # "NS" before the game starts, as the original
     elapsed: str | None
     isLive: bool
     ended: bool
 
 
-NOT_STARTED_PERIODS = {"", "ns", "not_started", "scheduled", "tbd"}
-
-
 def live_stats_build(view: GameView, prices: Mapping[str, TokenPrice]) -> LiveStats:
     """Scores from our data; periodScores/finalScore stay null until the game has started."""
     frontend = frontend_game_build(view, prices)
-    in_play_period = view.period.strip().lower() not in NOT_STARTED_PERIODS and view.home_score is not None
+    in_play_period = view.period.strip().upper() not in rules.NOT_STARTED_CODES and view.home_score is not None
     started = view.status in (Game.Status.LIVE, Game.Status.FINAL) or in_play_period
-    period_scores: dict[str, Score] | None = None
-    final: Score | None = None
+    period_scores: dict[str, PeriodScore] | None = None
+    final: PeriodScore | None = None
     if started:
         period_scores = {
             str(key): {"home": value["home"], "away": value["away"]}

@@ -17,12 +17,11 @@ from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, W
 from redis.exceptions import RedisError
 
 from games.models import Game, GameProbability, League, Team
-from games.rules import STALE_AFTER
+from games.rules import OVER_STATUSES, STALE_AFTER, TENNIS_LEAGUES
 from markets.models import Market
 from markets.prices import TokenPrice, prices_read
 from readmodels.frontend import (
     CHART_POINTS,
-    TENNIS_LEAGUES,
     ActivityGame,
     FrontendGame,
     FrontendTeam,
@@ -41,7 +40,6 @@ log = logging.getLogger(__name__)
 # leagues synced before their tags were).
 SOCCER_TAG = "100350"
 SOCCER_CODES = ("epl", "lal", "bun", "fl1", "sea", "ucl", "uel", "mls", "ere", "por", "efl", "elc")
-OVER_STATUSES = (Game.Status.FINAL, Game.Status.CANCELED)
 HISTORY_WINDOW = dt.timedelta(hours=24)
 
 
@@ -59,7 +57,7 @@ class GameFilter:
 def _over(now: dt.datetime) -> Q:
     """Ended, or long past kickoff without ever going live (the original: endDate + 5 h)."""
     stale = Q(kickoff__lt=now - STALE_AFTER) & ~Q(status=Game.Status.LIVE)
-    return Q(status__in=OVER_STATUSES) | stale
+    return Q(status__in=sorted(OVER_STATUSES)) | stale
 
 
 def _sport(code: str) -> Q:
@@ -172,21 +170,6 @@ def frontend_games_build(views: Mapping[str, GameView], prices: Mapping[str, Tok
     for the WebSocket/SSE snapshots and game events too: one extra query however many games."""
     histories = game_histories_load([view.pk for view in views.values()], dt.datetime.now(dt.UTC))
     return {gid: frontend_game_build(view, prices, histories.get(view.pk)) for gid, view in views.items()}
-
-
-def game_find(identifier: str) -> Game | None:
-    """By Gamma event id first, then by slug (case-insensitive), like the original live-stats lookup."""
-    base = Game.objects.select_related("league", "home_team", "away_team")
-    game = base.filter(gamma_id=identifier).first()
-    return game or base.filter(slug__iexact=identifier).first()
-
-
-def game_gamma_id_by_slug(slug: str) -> str | None:
-    return Game.objects.filter(slug__iexact=slug).values_list("gamma_id", flat=True).first()
-
-
-def game_exists(gamma_id: str) -> bool:
-    return Game.objects.filter(gamma_id=gamma_id).exists()
 
 
 def teams_of_league(league_code: str) -> list[Team]:

@@ -151,7 +151,7 @@ class BookStore:
         except (KeyError, TypeError, ValueError, AttributeError):
             self.counters.malformed += 1
 
-    def _price_change(self, event: dict[str, Any]) -> None:
+    def _price_change(self, event: PriceChangeEvent) -> None:
         ts = int(event["timestamp"])
         entries = event.get("price_changes")
         if entries is None and "changes" in event:  # pre-2025-09-15 format: one asset per message
@@ -178,7 +178,7 @@ class BookStore:
             except (KeyError, TypeError, ValueError):
                 counters.malformed += 1
 
-    def _book(self, event: dict[str, Any]) -> None:
+    def _book(self, event: BookEvent) -> None:
         token = event["asset_id"]
         book = self.books.get(token)
         if book is None:

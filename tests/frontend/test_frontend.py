@@ -42,6 +42,27 @@ def nba_game(db) -> Game:
     return game
 
 
+def test_a_finished_tennis_match_shows_the_sets_it_stored(db) -> None:
+    """FrontendGame's setsWon and the stored score read the set list the same way (games.rules.score_parse):
+    "6-4, 6-3" is two sets to none, never score 2 beside setsWon 1."""
+    from games.parse import event_parse
+    from games.rules import TeamIndex
+
+    league = League.objects.create(code="atp", ordering="home", series_ids=["1"])
+    raw = {"id": "77", "slug": "atp-sinner-alcaraz-2026-01-04", "title": "Sinner vs. Alcaraz", "score": "6-4, 6-3",
+           "startTime": KICKOFF.isoformat(), "ended": True, "closed": True, "markets": []}
+    row, _ = event_parse(raw, league_code="atp", ordering="home", teams=TeamIndex([]), now=KICKOFF)
+    game = Game.objects.create(
+        gamma_id="77", slug=raw["slug"], title=raw["title"], league=league, kickoff=KICKOFF, status="final",
+        ended=True, score_raw=row.score_raw, home_score=row.home_score, away_score=row.away_score,
+        home_name="Sinner", away_name="Alcaraz",
+    )
+    built = frontend_game_build(game_views_load([game.gamma_id])[game.gamma_id], {})
+    assert (row.home_score, row.away_score) == (2, 0)
+    assert (built["homeTeam"]["setsWon"], built["awayTeam"]["setsWon"]) == (2, 0)
+    assert (built["homeTeam"]["score"], built["awayTeam"]["score"]) == (2, 0)
+
+
 def test_views_load_in_constant_queries(nba_game: Game) -> None:
     with CaptureQueriesContext(connection) as queries:
         views = game_views_load()

@@ -73,6 +73,23 @@ def test_score_parse(raw: object, expected: Score | None) -> None:
 
 
 @pytest.mark.parametrize(
+    ("raw", "sets_won"),
+    [
+        ("6-4, 6-3", (2, 0)),  # a finished match: the last set counts once decided
+        ("6-4, 3-2", (1, 0)),  # the current set does not count yet
+        ("6-4", (1, 0)),  # one set, decided
+        ("3-2", (0, 0)),  # one set, in progress: games, not sets
+        ("7-6(7-4), 6-7(5-7), 7-5", (2, 1)),
+    ],
+)
+def test_tennis_scores_are_sets_won(raw: str, sets_won: tuple[int, int]) -> None:
+    """One reading of a tennis score, for storage, live scores and FrontendGame's setsWon alike."""
+    assert rules.scored_in_sets("atp") and rules.scored_in_sets("wta") and not rules.scored_in_sets("nba")
+    score = rules.score_parse(raw, sets=True)
+    assert score is not None and (score.first, score.second) == sets_won
+
+
+@pytest.mark.parametrize(
     ("period", "live", "ended", "kickoff_delta", "closed", "expected"),
     [
         ("POST", False, False, timedelta(hours=-1), False, "postponed"),
