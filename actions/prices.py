@@ -1,24 +1,57 @@
-"""Persisting the stream's prices: Outcome quotes, one PricePoint per token per minute and GameProbability
-snapshots, in one transaction fenced in PostgreSQL (markets.fences), plus history retention."""
+"""The stream's prices: each coalescing window's newest quotes to Redis (fenced) and to clients; in batches,
+Outcome quotes, one PricePoint per token per minute and GameProbability snapshots in one transaction fenced in
+PostgreSQL (markets.fences); plus history retention."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 
+import orjson
 from django.db import connection, transaction
 from django.utils import timezone
 
-from core.lease import Fence
+from core import metrics
+from core.errors import StaleFenceError
+from core.lease import Fence, fenced_hset_async
+from core.publish import GameEvent
 from games.models import GameProbability
 from games.rules import probabilities_from_prices
 from markets.fences import fence_pg_assert
 from markets.models import Outcome, PricePoint
-from markets.prices import TokenPrice
+from markets.prices import TokenPrice, prices_key
 from readmodels.gameviews import GameView
+from readmodels.listing import listing_invalidate_async
 
 CHUNK = 2000
+log = logging.getLogger(__name__)
+Publish = Callable[..., Awaitable[None]]
+
+
+async def do_write_prices(
+    fence: Fence, changed: Mapping[str, TokenPrice], events: Sequence[GameEvent], publish: Publish
+) -> bool:
+    """One window's newest prices: the Redis hash (fenced; a failure raises, and the caller retries those tokens
+    next window), then `price_update` events and the listing. Returns whether the events went out: publishing
+    is best effort, as the prices are in Redis already (a stale fence still raises)."""
+    await fenced_hset_async(fence, prices_key(), {t: orjson.dumps(p) for t, p in changed.items()})
+    metrics.PRICES_WRITTEN.inc(len(changed))
+    sent = True
+    if events:
+        try:
+            await publish(events, fence=fence)
+        except StaleFenceError:
+            raise
+        except Exception as exc:  # clients resync from REST/history
+            sent = False
+            log.warning("price_update publish failed: %r", exc)
+    try:
+        await listing_invalidate_async()
+    except Exception as exc:  # the listing re-renders within its max age anyway
+        log.info("listing invalidation failed: %r", exc)
+    return sent
 
 
 def _ts(ms: int) -> dt.datetime:

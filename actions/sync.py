@@ -48,6 +48,19 @@ def _league_sync(client: GammaClient, league: League, teams: SyncReport | None, 
         games.add(services.games_sync(client, league, now=now, progress=progress))
 
 
+def do_sync_leagues(client: GammaClient) -> SyncReport:
+    """Gamma's sports list: which leagues exist and are followed (nothing to announce until their games sync)."""
+    return services.leagues_sync(client)
+
+
+def do_sync_teams(client: GammaClient) -> SyncReport:
+    """Teams of every followed league (games link to them at their next sync)."""
+    report = SyncReport()
+    for league in services.followed_leagues():
+        report.add(services.teams_sync(client, league))
+    return report
+
+
 def do_sync_games(client: GammaClient, leagues: Iterable[League], *, teams: bool = False) -> SyncReport:
     """Games (and, with `teams`, teams first) of these leagues; then the announcement."""
     report = SyncReport()

@@ -8,7 +8,7 @@ from typing import Any
 
 from celery import shared_task, signals
 
-from actions.sync import do_bootstrap_catalog, do_sync_games
+from actions.sync import do_bootstrap_catalog, do_sync_games, do_sync_leagues, do_sync_teams
 from games import services
 from games.services import SyncReport
 from games.upstream import GammaClient
@@ -38,16 +38,13 @@ def sync_bootstrap() -> dict[str, Any] | None:
 @shared_task(name="games.tasks.sync_leagues", ignore_result=True)
 def sync_leagues() -> dict[str, Any]:
     with GammaClient() as client:
-        return _summary(services.leagues_sync(client))
+        return _summary(do_sync_leagues(client))
 
 
 @shared_task(name="games.tasks.sync_teams", ignore_result=True)
 def sync_teams() -> dict[str, Any]:
-    report = SyncReport()
     with GammaClient() as client:
-        for league in services.followed_leagues():
-            report.add(services.teams_sync(client, league))
-    return _summary(report)
+        return _summary(do_sync_teams(client))
 
 
 @shared_task(name="games.tasks.sync_games", ignore_result=True)

@@ -27,6 +27,7 @@ from typing import Any
 import orjson
 from django.conf import settings
 
+from actions.prices import Publish
 from core import metrics
 from core.errors import StaleFenceError
 from core.keys import stream_metrics_key, stream_status_key
@@ -43,7 +44,7 @@ from stream.loops import DbThread, every
 from stream.metrics_export import stream_metrics_end, stream_metrics_export
 from stream.resnapshot import Resnapshotter
 from stream.sockets import SocketConfig, SocketPool
-from stream.window import PriceWindow, Publish
+from stream.window import PriceWindow
 
 log = logging.getLogger("mevu.stream")
 

@@ -3,19 +3,15 @@ as price_update events to clients, then into the batch PostgreSQL gets once per 
 
 from __future__ import annotations
 
+import collections
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
-import orjson
-
-from actions.prices import do_persist_stream_prices
-from core import metrics
+from actions.prices import Publish, do_persist_stream_prices, do_write_prices
 from core.errors import StaleFenceError
-from core.lease import Fence, fenced_hset_async
-from core.publish import GameEvent
-from markets.prices import TokenPrice, prices_key
-from readmodels.listing import listing_invalidate_async
+from core.lease import Fence
+from markets.prices import TokenPrice
 from stream.books import StreamCounters
 from stream.feed import BookStore, book_price
 from stream.gameindex import GameIndex
@@ -23,7 +19,6 @@ from stream.loops import DbThread
 from stream.resnapshot import Resnapshotter
 
 log = logging.getLogger("mevu.stream")
-Publish = Callable[..., Awaitable[None]]
 
 
 def _same_quote(a: TokenPrice, b: TokenPrice) -> bool:
@@ -50,8 +45,9 @@ class PriceWindow:
         changed = self._changed(self.store.take_dirty())
         if not changed:
             return 0
+        events = self.index.events_for(changed, collections.ChainMap(changed, self.latest))
         try:
-            await fenced_hset_async(self.fence(), prices_key(), {t: orjson.dumps(p) for t, p in changed.items()})
+            sent = await do_write_prices(self.fence(), changed, events, self.publish)
         except StaleFenceError:
             raise
         except Exception as exc:  # Redis hiccup: keep the tokens dirty, the next window retries
@@ -60,15 +56,11 @@ class PriceWindow:
             log.warning("price hash write failed: %r", exc)
             return 0
         self.latest.update(changed)
-        metrics.PRICES_WRITTEN.inc(len(changed))
         self.persist_pending.update(changed)
-        events = self.index.events_for(changed, self.latest)
-        if events:
-            await self._publish(events)
-        try:
-            await listing_invalidate_async()
-        except Exception as exc:  # the listing re-renders within its max age anyway
-            log.info("listing invalidation failed: %r", exc)
+        if sent:
+            self.counters.published += len(events)
+        else:
+            self.counters.publish_errors += 1
         return len(changed)
 
     def _changed(self, dirty: set[str]) -> dict[str, TokenPrice]:
@@ -104,16 +96,6 @@ class PriceWindow:
             self._suspects.add(token)
             return None
         return verified
-
-    async def _publish(self, events: Sequence[GameEvent]) -> None:
-        try:
-            await self.publish(events, fence=self.fence())
-            self.counters.published += len(events)
-        except StaleFenceError:
-            raise
-        except Exception as exc:  # clients resync from REST/history; prices are already in Redis
-            self.counters.publish_errors += 1
-            log.warning("price_update publish failed: %r", exc)
 
     async def persist(self, db: DbThread) -> int:
         """Write the prices of the windows since the last call to PostgreSQL in one fenced transaction."""
