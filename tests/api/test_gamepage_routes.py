@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from readmodels.selectors import queue_depths
+from readmodels.status import queue_depths
 from tests.api.seed import seed
 from tests.conftest import free_port
 

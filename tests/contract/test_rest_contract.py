@@ -14,7 +14,7 @@ import pytest
 from django.test import Client
 from pydantic import BaseModel, ValidationError
 
-from games import services
+from actions.sync import do_sync_catalog
 from games.models import Game
 from games.upstream import GammaClient
 from readmodels.listing import listing_shutdown
@@ -32,7 +32,7 @@ def synced(settings: Any) -> Iterator[SimHandle]:
     with run_simulator(seed=7, rate=400, extra_args=("--games", "12", "--new-game-every-s", "0")) as sim:
         settings.CLOB_URL, settings.DATA_API_URL = sim.clob_url, sim.data_api_url
         with GammaClient(sim.gamma_url) as client:
-            services.sync_all(client)
+            do_sync_catalog(client)
         yield sim
     asyncio.run(listing_shutdown())  # the listing builder thread's DB connection, before the DB is dropped
 
