@@ -4,21 +4,25 @@ It serves only what Django would answer identically: a valid Host, no pending HT
 parameters that parse, and a listing this process already holds for the current cluster version
 (or, for a moment after the version moved, the previous one while it is being refreshed).
 Everything else (cold listings, bad input, other paths) falls through to Django unchanged. Headers
-match the Django path: the same listing headers (readmodels.listing.listing_response) plus what
-SecurityMiddleware, XFrameOptionsMiddleware, CommonMiddleware and django-cors-headers add there.
+match the Django path: the same listing headers (readmodels.listing.listing_response), post-processed by
+the same SecurityMiddleware, XFrameOptionsMiddleware and django-cors-headers instances' own methods.
 """
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
-from corsheaders.conf import conf as cors_conf
+import cachetools
 from corsheaders.middleware import CorsMiddleware
-from corsheaders.signals import check_request_enabled
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpRequest, HttpResponse
 from django.http.request import split_domain_port, validate_host
+from django.middleware.clickjacking import XFrameOptionsMiddleware
+from django.middleware.security import SecurityMiddleware
 
 from core import metrics
 from readmodels.listing import (
@@ -39,48 +43,29 @@ def _allowed_hosts() -> list[str]:
     return list(settings.ALLOWED_HOSTS)
 
 
-def _security_headers(secure: bool) -> list[tuple[str, str]]:
-    """What SecurityMiddleware and XFrameOptionsMiddleware add to a plain response."""
-    headers: list[tuple[str, str]] = []
-    if settings.SECURE_HSTS_SECONDS and secure:
-        value = f"max-age={settings.SECURE_HSTS_SECONDS}"
-        if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
-            value += "; includeSubDomains"
-        if settings.SECURE_HSTS_PRELOAD:
-            value += "; preload"
-        headers.append(("Strict-Transport-Security", value))
-    if settings.SECURE_CONTENT_TYPE_NOSNIFF:
-        headers.append(("X-Content-Type-Options", "nosniff"))
-    policy = settings.SECURE_REFERRER_POLICY
-    if policy:
-        parts = [v.strip() for v in policy.split(",")] if isinstance(policy, str) else list(policy)
-        headers.append(("Referrer-Policy", ",".join(parts)))
-    if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
-        headers.append(("Cross-Origin-Opener-Policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY))
-    headers.append(("X-Frame-Options", getattr(settings, "X_FRAME_OPTIONS", "DENY").upper()))
-    return headers
-
-
-def _remember(memo: dict[Any, Any], key: Any, value: Any, limit: int = 1024) -> None:
-    if len(memo) >= limit:
-        memo.clear()
-    memo[key] = value
+def _no_view(request: HttpRequest) -> None:
+    """The middlewares are used here only to post-process an already built response."""
 
 
 class ListingFastPath:
     def __init__(self, app: Any) -> None:
         self.app = app
-        self.cors = CorsMiddleware(lambda request: None)
+        self.post_processors = (
+            SecurityMiddleware(_no_view).process_response,
+            XFrameOptionsMiddleware(_no_view).process_response,
+            CorsMiddleware(_no_view).add_response_headers,
+        )
         self.max_fields = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
         self.redirect_exempt = any(re.search(r, LISTING_PATH.lstrip("/")) for r in settings.SECURE_REDIRECT_EXEMPT)
-        self.security = {True: _security_headers(True), False: _security_headers(False)}
         proxy = settings.SECURE_PROXY_SSL_HEADER
         self.proxy_header = proxy[0].removeprefix("HTTP_").replace("_", "-").lower().encode() if proxy else None
         self.proxy_expected = proxy[1] if proxy else ""
         # Work that depends only on a header, the query string or the listing, memoised (bounded).
-        self.hosts: dict[str, bool] = {}
-        self.queries: dict[bytes, Any] = {}
-        self.answers: dict[tuple[Any, ...], tuple[int, Headers, bytes]] = {}
+        self.hosts: cachetools.LRUCache[str, bool] = cachetools.LRUCache(maxsize=1024)
+        self.queries: cachetools.LRUCache[bytes, Any] = cachetools.LRUCache(maxsize=1024)
+        self.answers: cachetools.LRUCache[tuple[Any, ...], tuple[int, Headers, bytes]] = cachetools.LRUCache(
+            maxsize=256
+        )
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == LISTING_PATH:
@@ -117,7 +102,7 @@ class ListingFastPath:
         params = self.queries.get(query, False)
         if params is False:
             params = self._params(query)
-            _remember(self.queries, query, params)
+            self.queries[query] = params
         if params is None:
             return None
         entry = listing_cached(params)
@@ -128,29 +113,33 @@ class ListingFastPath:
                headers.get(b"origin"), headers.get(b"access-control-request-private-network"), secure)
         answer = self.answers.get(key)
         if answer is None:
-            answer = self._answer(entry, headers, secure)
-            if answer is None:
-                return None
-            _remember(self.answers, key, answer, limit=256)
+            answer = self.answers[key] = self._answer(entry, scope, headers)
         return answer
 
-    def _answer(self, entry: Any, raw: dict[bytes, bytes], secure: bool) -> tuple[int, Headers, bytes] | None:
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in raw.items()}
+    def _answer(self, entry: Any, scope: dict[str, Any], raw: dict[bytes, bytes]) -> tuple[int, Headers, bytes]:
+        """The listing response after the same post-processing the Django path gives it (SecurityMiddleware,
+        XFrameOptionsMiddleware, django-cors-headers), run by those middlewares themselves; memoised by the
+        caller per listing version and per request header it depends on."""
         status, listing_headers, body = listing_response(
-            entry, headers.get("accept-encoding", ""), headers.get("if-none-match", "")
+            entry, raw.get(b"accept-encoding", b"").decode("latin-1"), raw.get(b"if-none-match", b"").decode("latin-1")
         )
-        out = [*listing_headers, *self.security[secure]]
-        if not self._cors(headers, out):
-            return None
-        out.append(("Content-Length", str(len(body))))
-        return status, [(k.encode("latin-1"), v.encode("latin-1")) for k, v in out], body
+        response = HttpResponse(body, status=status)
+        if status == 304:
+            del response["Content-Type"]
+        for name, value in listing_headers:
+            response[name] = value
+        request = ASGIRequest(scope, io.BytesIO())
+        for post_process in self.post_processors:
+            post_process(request, response)
+        response["Content-Length"] = str(len(body))
+        return status, [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.items()], body
 
     def _host_ok(self, host: str) -> bool:
         known = self.hosts.get(host)
         if known is None:
             domain, _ = split_domain_port(host)
             known = bool(domain) and validate_host(domain, _allowed_hosts())
-            _remember(self.hosts, host, known)
+            self.hosts[host] = known
         return known
 
     def _params(self, query_string: bytes) -> Any:
@@ -171,31 +160,3 @@ class ListingFastPath:
             return listing_params_parse(raw)
         except ListingParamError:
             return None
-
-    def _cors(self, headers: dict[str, str], out: list[tuple[str, str]]) -> bool:
-        """Add django-cors-headers' response headers; False when only Django can decide."""
-        if check_request_enabled.has_listeners():
-            return False
-        if not re.match(cors_conf.CORS_URLS_REGEX, LISTING_PATH):
-            return True
-        out[:] = [(k, f"{v}, origin" if k == "Vary" else v) for k, v in out]
-        origin = headers.get("origin")
-        if not origin:
-            return True
-        try:
-            url = urlsplit(origin)
-        except ValueError:
-            return True
-        if not cors_conf.CORS_ALLOW_ALL_ORIGINS and not self.cors.origin_found_in_white_lists(origin, url):
-            return True
-        if cors_conf.CORS_ALLOW_ALL_ORIGINS and not cors_conf.CORS_ALLOW_CREDENTIALS:
-            out.append(("access-control-allow-origin", "*"))
-        else:
-            out.append(("access-control-allow-origin", origin))
-        if cors_conf.CORS_ALLOW_CREDENTIALS:
-            out.append(("access-control-allow-credentials", "true"))
-        if len(cors_conf.CORS_EXPOSE_HEADERS):
-            out.append(("access-control-expose-headers", ", ".join(cors_conf.CORS_EXPOSE_HEADERS)))
-        if cors_conf.CORS_ALLOW_PRIVATE_NETWORK and headers.get("access-control-request-private-network") == "true":
-            out.append(("access-control-allow-private-network", "true"))
-        return True
