@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from core.publish import GameEvent, game_events_publish
+from actions.announce import events_announce
+from core.publish import GameEvent
 from core.redis import redis_key, redis_sync
 from games.models import Game
 from games.rules import STALE_AFTER, SYNC_LOOKBACK
@@ -23,7 +24,6 @@ from markets.models import Outcome
 from markets.prices import prices_read
 from markets.tokenset import token_set_publish
 from readmodels.frontend import game_views_load
-from readmodels.listing import listing_invalidate
 from readmodels.selectors import frontend_games_build
 
 log = logging.getLogger(__name__)
@@ -75,9 +75,7 @@ def changes_announce(now: datetime | None = None, changed: Iterable[str] = ()) -
     changed = set(changed)
     updated = (changed & active) - added
     if added or removed or changed:
-        listing_invalidate()
-    events = [*_events("game_added", added), *_events("game_removed", removed), *_events("game_update", updated)]
-    if events:
-        game_events_publish(events)
+        events = [*_events("game_added", added), *_events("game_removed", removed), *_events("game_update", updated)]
+        events_announce(events)
         log.info("active games: %d added, %d removed, %d updated", len(added), len(removed), len(updated))
     return version

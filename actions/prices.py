@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 import orjson
 from django.db import connection, transaction
 from django.utils import timezone
 
+from actions.announce import Publish, events_announce_async
 from core import metrics
-from core.errors import StaleFenceError
 from core.lease import Fence, fenced_hset_async
 from core.publish import GameEvent
 from games.models import GameProbability
@@ -23,11 +23,9 @@ from markets.fences import fence_pg_assert
 from markets.models import Outcome, PricePoint
 from markets.prices import TokenPrice, prices_key
 from readmodels.gameviews import GameView
-from readmodels.listing import listing_invalidate_async
 
 CHUNK = 2000
 log = logging.getLogger(__name__)
-Publish = Callable[..., Awaitable[None]]
 
 
 async def do_write_prices(
@@ -38,20 +36,7 @@ async def do_write_prices(
     is best effort, as the prices are in Redis already (a stale fence still raises)."""
     await fenced_hset_async(fence, prices_key(), {t: orjson.dumps(p) for t, p in changed.items()})
     metrics.PRICES_WRITTEN.inc(len(changed))
-    sent = True
-    if events:
-        try:
-            await publish(events, fence=fence)
-        except StaleFenceError:
-            raise
-        except Exception as exc:  # clients resync from REST/history
-            sent = False
-            log.warning("price_update publish failed: %r", exc)
-    try:
-        await listing_invalidate_async()
-    except Exception as exc:  # the listing re-renders within its max age anyway
-        log.info("listing invalidation failed: %r", exc)
-    return sent
+    return await events_announce_async(events, fence=fence, publish=publish)
 
 
 def _ts(ms: int) -> dt.datetime:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from core.errors import StaleFenceError
+from actions.announce import events_announce
 from core.lease import Fence
-from core.publish import GameEvent, game_events_publish
+from core.publish import GameEvent
 from games.live import GameLiveState, live_games_persist
 from markets.prices import prices_read
 from readmodels.frontend import game_views_load
-from readmodels.listing import listing_invalidate
 from readmodels.selectors import frontend_games_build
 
 log = logging.getLogger(__name__)
@@ -28,10 +27,9 @@ def do_apply_live_scores(games: list[GameLiveState], fence: Fence | None) -> int
     republishes; a stale fence still stops the caller."""
     written = live_games_persist(games, fence)
     try:
-        game_events_publish(_game_updates([g.gamma_id for g in games]), fence=fence)
-        listing_invalidate()
-    except StaleFenceError:
-        raise
-    except Exception:
-        log.exception("live score publish failed")
+        events = _game_updates([g.gamma_id for g in games])
+    except Exception:  # the rows are saved; the next change republishes
+        log.exception("live score events could not be built")
+        events = []
+    events_announce(events, fence=fence)
     return written

@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 from django.conf import settings
 
-from actions.prices import Publish
+from actions.announce import Publish
 from core import metrics
 from core.errors import StaleFenceError
 from core.keys import stream_metrics_key, stream_status_key
@@ -94,14 +94,14 @@ def stream_config_from_settings(**overrides: Any) -> StreamConfig:
 
 
 class StreamProgram:
-    def __init__(self, config: StreamConfig, *, publish: Publish | None = None) -> None:
+    def __init__(self, config: StreamConfig, *, publish: Publish = game_events_publish_async) -> None:
         self.config = config
         self.counters = StreamCounters()
         self.store = BookStore(self.counters)
         self.pool = SocketPool(config.sockets, self.store)
         self.resnapshot = Resnapshotter(self.store, config.clob_url, per_s=config.resnapshot_per_s)
         self.holder = LeaseHolder(config.lease_name, config.holder, config.lease_ttl_s, config.parent_pid)
-        self.window = PriceWindow(self.store, self.counters, self.resnapshot, publish or game_events_publish_async,
+        self.window = PriceWindow(self.store, self.counters, self.resnapshot, publish,
                                   lambda: self.holder.fence)
         self.db = DbThread()
         self.token_version = -1

@@ -8,7 +8,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from actions.prices import Publish, do_persist_stream_prices, do_write_prices
+from actions.announce import Publish
+from actions.prices import do_persist_stream_prices, do_write_prices
 from core.errors import StaleFenceError
 from core.lease import Fence
 from markets.prices import TokenPrice
