@@ -14,24 +14,17 @@ import subprocess
 import sys
 from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
 import websockets
 import yaml
 
-from tests.conftest import REPO, daphne_argv, free_port, wait_until
+from tests.conftest import REPO, daphne_argv, database_url, free_port, wait_until
 
 ALLOWED_ORIGIN = "https://app.mevu.example"
 EVIL_ORIGIN = "https://evil.example"
 RATE_LIMIT = 5
-
-
-def _with_password(url: str, password: str) -> str:
-    parts = urlsplit(url)
-    netloc = f"{parts.username or 'postgres'}:{password}@{parts.hostname}:{parts.port or 5432}"
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +50,7 @@ def production(service_env, spawn, collected_static):
         **service_env,
         "DEBUG": "false",
         "SECRET_KEY": known["secret_key"],
-        "DATABASE_URL": _with_password(service_env["DATABASE_URL"], known["db_password"]),
+        "DATABASE_URL": database_url(service_env["DATABASE_URL"], password=known["db_password"]),
         "ALLOWED_HOSTS": "127.0.0.1",
         "CORS_ALLOWED_ORIGINS": ALLOWED_ORIGIN,
         "SECURE_SSL_REDIRECT": "false",  # TLS ends at the load balancer; this test speaks plain HTTP
