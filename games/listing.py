@@ -513,6 +513,12 @@ async def _obtain(cluster: _Cluster, params: ListingParams, version: int) -> Lis
             token = uuid.uuid4().hex
             if await client.set(lock, token, nx=True, px=LOCK_MS):
                 try:
+                    # The builder may have stored its result and released the lock between our read
+                    # above and taking the lock: read again, or this would be a second build.
+                    found = await _result_read(flight)
+                    if found is not None and found.fresh(version):
+                        metrics.LISTING_SINGLEFLIGHT_WAITS.labels("frontend").inc()
+                        return found
                     return await _build_and_share(params, version, flight)
                 finally:
                     await client.eval(_RELEASE, 1, lock, token)
