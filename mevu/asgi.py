@@ -15,12 +15,11 @@ from mevu.fastpath import ListingFastPath  # noqa: E402
 from mevu.instance import InstanceIdMiddleware  # noqa: E402
 from mevu.metrics_asgi import MetricsMiddleware  # noqa: E402
 from mevu.ratelimit import RateLimitMiddleware  # noqa: E402
-from mevu.wslimit import WsConnectionLimit  # noqa: E402
 from realtime.routing import websocket_application  # noqa: E402
 
 application = MetricsMiddleware(InstanceIdMiddleware(
     ProtocolTypeRouter({
         "http": RateLimitMiddleware(ListingFastPath(django_asgi)),
-        "websocket": WsConnectionLimit(websocket_application(URLRouter)),
+        "websocket": websocket_application(URLRouter),
     })
 ))

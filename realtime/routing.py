@@ -13,6 +13,7 @@ from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.urls import path
 
+from mevu.wslimit import WsConnectionLimit
 from realtime.consumers import ActivityConsumer, GamesConsumer
 
 
@@ -27,9 +28,10 @@ class RealtimeOriginValidator(OriginValidator):
         return super().valid_origin(parsed_origin)
 
 
+# Each consumer behind the per-process connection limit (mevu/wslimit.py), after the Origin check.
 websocket_urlpatterns: list[Any] = [
-    path("ws/games", GamesConsumer.as_asgi()),
-    path("ws/activity", ActivityConsumer.as_asgi()),
+    path("ws/games", WsConnectionLimit(GamesConsumer.as_asgi())),
+    path("ws/activity", WsConnectionLimit(ActivityConsumer.as_asgi())),
 ]
 
 
