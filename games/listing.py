@@ -338,6 +338,7 @@ class _Cluster:
         self.task: asyncio.Task[None] | None = None
         self.built: dict[str, asyncio.Event] = {}
         self.inflight: dict[tuple[str, int], asyncio.Task[ListingBody]] = {}
+        self.version_fetch: asyncio.Task[int] | None = None
 
     def ensure_watching(self) -> None:
         if self.task is None or self.task.done():
@@ -365,7 +366,11 @@ class _Cluster:
         fresh = self.version_fresh()
         if fresh is not None:
             return fresh
-        self._set_version(await _version_flush())
+        # Concurrent callers share one fetch: one Redis round trip and connection per process, not
+        # one per waiting request (the async client's pool would grow to the request concurrency).
+        if self.version_fetch is None or self.version_fetch.done():
+            self.version_fetch = self.loop.create_task(_version_flush())
+        self._set_version(await asyncio.shield(self.version_fetch))
         return self.version  # type: ignore[return-value]
 
     async def _watch(self) -> None:
