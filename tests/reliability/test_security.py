@@ -28,12 +28,15 @@ RATE_LIMIT = 5
 
 
 @pytest.fixture(scope="session")
-def collected_static() -> None:
-    """DEBUG off serves hashed static files, collected at build time (docker/Dockerfile does the same)."""
-    env = {"PATH": "/usr/bin:/bin", "DEBUG": "0", "SECRET_KEY": "collectstatic-" + "k" * 40}
+def collected_static(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """DEBUG off serves hashed static files, collected at build time (docker/Dockerfile does the same);
+    here into a temporary STATIC_ROOT, so a test run leaves the checkout as it was."""
+    root = str(tmp_path_factory.mktemp("staticfiles"))
+    env = {"PATH": "/usr/bin:/bin", "DEBUG": "0", "SECRET_KEY": "collectstatic-" + "k" * 40, "STATIC_ROOT": root}
     done = subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=REPO,
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+    return root
 
 
 @pytest.fixture
@@ -49,6 +52,7 @@ def production(service_env, spawn, collected_static):
     env = {
         **service_env,
         "DEBUG": "false",
+        "STATIC_ROOT": collected_static,
         "SECRET_KEY": known["secret_key"],
         "DATABASE_URL": database_url(service_env["DATABASE_URL"], password=known["db_password"]),
         "ALLOWED_HOSTS": "127.0.0.1",
