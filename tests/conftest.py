@@ -140,3 +140,13 @@ def _clean_redis_prefix() -> Iterator[None]:
     keys = list(client.scan_iter(match=os.environ["REDIS_PREFIX"] + ":*", count=1000))
     if keys:
         client.delete(*keys)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "long_running: a file that takes minutes (it is started first)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long-running files first: with --dist loadfile a file runs on one worker, so starting the
+    longest early keeps both workers busy until the end instead of one finishing it alone."""
+    items.sort(key=lambda item: item.get_closest_marker("long_running") is None)

@@ -46,7 +46,7 @@ from tests.scaling.harness import (
 
 # django_db: makes pytest-django create the test database this module's processes share (its own
 # connection only ever holds an idle, rolled-back transaction).
-pytestmark = [pytest.mark.timeout(300), pytest.mark.django_db]
+pytestmark = [pytest.mark.timeout(300), pytest.mark.django_db, pytest.mark.long_running]
 FAILOVER_S = 15
 
 
