@@ -17,8 +17,8 @@ run: $(VENV)/.installed
 	$(PY) scripts/dev.py run
 
 # Two pytest workers: most tests wait on real processes and sockets, so two overlap well on two cores.
-# A failed test is retried up to twice: a few multi-process tests have timing limits a loaded machine can miss.
-PYTEST_ARGS ?= -n 2 --reruns 2 --reruns-delay 2
+# No retries: a test that fails only sometimes is a bug to fix.
+PYTEST_ARGS ?= -n 2
 test: $(VENV)/.installed
 	$(PY) scripts/dev.py test $(PYTEST_ARGS)
 

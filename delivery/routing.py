@@ -14,6 +14,7 @@ from django.conf import settings
 from django.urls import path
 
 from delivery.consumers import ActivityConsumer, GamesConsumer
+from delivery.wslimit import WsConnectionLimit
 
 
 def allowed_origins() -> list[str]:
@@ -27,9 +28,10 @@ class RealtimeOriginValidator(OriginValidator):
         return super().valid_origin(parsed_origin)
 
 
+# Each consumer behind the per-process connection limit (delivery/wslimit.py), after the Origin check.
 websocket_urlpatterns: list[Any] = [
-    path("ws/games", GamesConsumer.as_asgi()),
-    path("ws/activity", ActivityConsumer.as_asgi()),
+    path("ws/games", WsConnectionLimit(GamesConsumer.as_asgi())),
+    path("ws/activity", WsConnectionLimit(ActivityConsumer.as_asgi())),
 ]
 
 

@@ -15,12 +15,11 @@ from api.fastpath import ListingFastPath  # noqa: E402
 from core.instance import InstanceIdMiddleware  # noqa: E402
 from core.ratelimit import RateLimitMiddleware  # noqa: E402
 from delivery.routing import websocket_application  # noqa: E402
-from delivery.wslimit import WsConnectionLimit  # noqa: E402
 from ops.metrics_asgi import MetricsMiddleware  # noqa: E402
 
 application = MetricsMiddleware(InstanceIdMiddleware(
     ProtocolTypeRouter({
         "http": RateLimitMiddleware(ListingFastPath(django_asgi)),
-        "websocket": WsConnectionLimit(websocket_application(URLRouter)),
+        "websocket": websocket_application(URLRouter),
     })
 ))

@@ -345,7 +345,8 @@ REFRESH_TOKEN = os.environ.get("REFRESH_TOKEN", "")
 REFRESH_MIN_INTERVAL_S = env_float("REFRESH_MIN_INTERVAL_S", 30.0, minimum=1, maximum=86400)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where collectstatic puts the files DEBUG-off serving uses (the image builds them here; tests elsewhere).
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

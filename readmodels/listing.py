@@ -331,6 +331,7 @@ class _Cluster:
         self.task: asyncio.Task[None] | None = None
         self.built: dict[str, asyncio.Event] = {}
         self.inflight: dict[tuple[str, int], asyncio.Task[ListingBody]] = {}
+        self.version_fetch: asyncio.Task[int] | None = None
 
     def ensure_watching(self) -> None:
         if self.task is None or self.task.done():
@@ -358,7 +359,11 @@ class _Cluster:
         fresh = self.version_fresh()
         if fresh is not None:
             return fresh
-        self._set_version(await _version_flush())
+        # Concurrent callers share one fetch: one Redis round trip and connection per process, not
+        # one per waiting request (the async client's pool would grow to the request concurrency).
+        if self.version_fetch is None or self.version_fetch.done():
+            self.version_fetch = self.loop.create_task(_version_flush())
+        self._set_version(await asyncio.shield(self.version_fetch))
         return self.version  # type: ignore[return-value]
 
     async def _watch(self) -> None:
@@ -506,6 +511,12 @@ async def _obtain(cluster: _Cluster, params: ListingParams, version: int) -> Lis
             token = uuid.uuid4().hex
             if await client.set(lock, token, nx=True, px=LOCK_MS):
                 try:
+                    # The builder may have stored its result and released the lock between our read
+                    # above and taking the lock: read again, or this would be a second build.
+                    found = await _result_read(flight)
+                    if found is not None and found.fresh(version):
+                        metrics.LISTING_SINGLEFLIGHT_WAITS.labels("frontend").inc()
+                        return found
                     return await _build_and_share(params, version, flight)
                 finally:
                     await client.eval(_RELEASE, 1, lock, token)

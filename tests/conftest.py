@@ -12,9 +12,10 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlencode
 
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -45,11 +46,35 @@ def wait_until(predicate: Callable[[], object], timeout_s: float, interval_s: fl
     pytest.fail(f"condition not met within {timeout_s}s (last error: {last_error!r})")
 
 
+def database_params(url: str | None = None) -> dict[str, str]:
+    """host (a directory for a Unix socket, as the embedded server has), port, user, password, dbname."""
+    params = conninfo_to_dict(url or os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/mevu")
+    return {k: str(v) for k, v in params.items()}
+
+
+def database_url(url: str | None = None, **changes: object) -> str:
+    """A postgresql:// URL of this run's server (or of url) with some parts changed; TCP or Unix socket.
+
+    Setting host to a TCP address drops the socket's port unless a port is given too.
+    """
+    params = database_params(url)
+    if "host" in changes and "port" not in changes:
+        params.pop("port", None)
+    params.update({k: str(v) for k, v in changes.items()})
+    auth = quote(params.get("user", "postgres"), safe="")
+    if params.get("password"):
+        auth += ":" + quote(params["password"], safe="")
+    host, dbname = params.get("host", "127.0.0.1"), params.get("dbname", "postgres")
+    if host.startswith("/"):
+        socket_params = {"host": host, **({"port": params["port"]} if "port" in params else {})}
+        return f"postgresql://{auth}@/{dbname}?{urlencode(socket_params)}"
+    return f"postgresql://{auth}@{host}:{params.get('port', '5432')}/{dbname}"
+
+
 def _test_database_url() -> str:
     from django.conf import settings
 
-    parts = urlsplit(os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/mevu"))
-    return urlunsplit(parts._replace(path="/" + settings.DATABASES["default"]["NAME"]))
+    return database_url(dbname=settings.DATABASES["default"]["NAME"])
 
 
 @pytest.fixture
@@ -115,3 +140,13 @@ def _clean_redis_prefix() -> Iterator[None]:
     keys = list(client.scan_iter(match=os.environ["REDIS_PREFIX"] + ":*", count=1000))
     if keys:
         client.delete(*keys)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "long_running: a file that takes minutes (it is started first)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long-running files first: with --dist loadfile a file runs on one worker, so starting the
+    longest early keeps both workers busy until the end instead of one finishing it alone."""
+    items.sort(key=lambda item: item.get_closest_marker("long_running") is None)

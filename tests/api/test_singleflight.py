@@ -62,3 +62,32 @@ async def test_waiters_fall_back_to_a_local_render_then_to_their_stale_copy(monk
         assert int(await redis_async().get(builds_key())) == 1
     finally:
         await listing_shutdown()
+
+
+async def test_a_result_stored_just_before_the_lock_is_taken_is_used_not_rebuilt(monkeypatch) -> None:
+    """Another process's builder stores its result and releases the lock between this process's read
+    of the result and its taking the lock: the listing is still built once in the cluster."""
+    await sync_to_async(seed_and_close)()
+    params = listing_params_parse({"live": "true"})
+    try:
+        version = await listing._cluster().version_now()
+        flight = listing._flight(params.key, version)
+        other = listing.ListingBody.make(version, b'{"built":"by another process"}')
+        read = listing._result_read
+
+        async def read_then_other_builder_finishes(flight_read: str) -> listing.ListingBody | None:
+            found = await read(flight_read)
+            if found is None:  # the other builder: store, count the build, release (its lock is gone)
+                meta = orjson.dumps({"version": version, "built_at": other.built_at, "etag": other.etag})
+                await redis_async().hset(listing._result_key(flight), mapping={
+                    "meta": meta, "body": other.body, "gz": other.gz})
+                await redis_async().incr(builds_key())
+            return found
+
+        monkeypatch.setattr(listing, "_result_read", read_then_other_builder_finishes)
+        entry = await listing_get(params)
+        assert entry.body == other.body
+        assert int(await redis_async().get(builds_key())) == 1
+        assert await redis_async().get(redis_key("listing", "lock", flight)) is None  # our lock released
+    finally:
+        await listing_shutdown()

@@ -131,7 +131,8 @@ async def test_socket_updates_game_rows_from_the_simulator(settings: Any) -> Non
         stop = asyncio.Event()
         task = asyncio.create_task(sports_socket_run(sim.sports_ws_url, stop))
         try:
-            await asyncio.sleep(0.5)  # connected and indexed
+            # Indexed before it connects; the socket carries changes only, so change the score once it listens.
+            await _wait_for(lambda: sim.control("GET", "/_sim/stats")["connected_sockets"]["sports"] >= 1, 10)
             forced = await sync_to_async(sim.control)(
                 "POST", f"/_sim/game/{game.gamma_id}",
                 json={"score": "21-17", "period": "Q2", "elapsed": "4:12", "live": True, "ended": False},

@@ -49,13 +49,15 @@ def _fuzz(service_env: dict[str, str], spawn: Any, stack: contextlib.ExitStack) 
     # one run in five. The coverage phase adds its own cases on top of --max-examples (87/operation gave 1,846 in all).
     per_operation = -(-MIN_CASES * 3 // 4 // operations)
 
-    ARTIFACTS.mkdir(exist_ok=True)
+    # Run inside its report directory: schemathesis keeps a cache (.schemathesis/) in its working directory.
+    reports = ARTIFACTS / f"schemathesis-rel-{port}"
+    reports.mkdir(parents=True, exist_ok=True)
     run = subprocess.run(
         [str(SCHEMATHESIS), "run", f"{base}/api/openapi.json", "--checks", "not_a_server_error",
          "--mode", "all", "--max-examples", str(per_operation), "--seed", "9", "--workers", "1",
          "--request-timeout", "20", "--generation-database", "none", "--suppress-health-check", "all",
-         "--no-color", "--report", "junit", "--report-dir", str(ARTIFACTS / f"schemathesis-rel-{port}")],
-        capture_output=True, text=True, timeout=180,
+         "--no-color", "--report", "junit", "--report-dir", str(reports)],
+        capture_output=True, text=True, timeout=180, cwd=reports,
     )
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-4000:]

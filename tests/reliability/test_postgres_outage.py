@@ -82,6 +82,8 @@ def test_postgres_outage_keeps_serving_and_loses_no_write(service_env, spawn) ->
         daphne = spawn("daphne-pg", daphne_argv(port), env)
         base = f"http://127.0.0.1:{port}"
         wait_until(lambda: httpx.get(f"{base}/api/health", timeout=5).status_code == 200, 40)
+        # The sports socket carries changes only (no state on connect): change the score once it listens.
+        wait_until(lambda: sim.control("GET", "/_sim/stats")["connected_sockets"]["sports"] >= 1, 40)
         sim.control("POST", f"/_sim/game/{gamma_id}", json={"live": True, "score": "3-1", "period": "Q1"})
         wait_until(lambda: game_score(pg.url, gamma_id) == "3-1", 30)
         wait_until(lambda: len(db_prices(pg.url, tokens)) == len(tokens)

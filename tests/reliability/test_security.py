@@ -14,33 +14,29 @@ import subprocess
 import sys
 from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
 import websockets
 import yaml
 
-from tests.conftest import REPO, daphne_argv, free_port, wait_until
+from tests.conftest import REPO, daphne_argv, database_url, free_port, wait_until
 
 ALLOWED_ORIGIN = "https://app.mevu.example"
 EVIL_ORIGIN = "https://evil.example"
 RATE_LIMIT = 5
 
 
-def _with_password(url: str, password: str) -> str:
-    parts = urlsplit(url)
-    netloc = f"{parts.username or 'postgres'}:{password}@{parts.hostname}:{parts.port or 5432}"
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 @pytest.fixture(scope="session")
-def collected_static() -> None:
-    """DEBUG off serves hashed static files, collected at build time (docker/Dockerfile does the same)."""
-    env = {"PATH": "/usr/bin:/bin", "DEBUG": "0", "SECRET_KEY": "collectstatic-" + "k" * 40}
+def collected_static(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """DEBUG off serves hashed static files, collected at build time (docker/Dockerfile does the same);
+    here into a temporary STATIC_ROOT, so a test run leaves the checkout as it was."""
+    root = str(tmp_path_factory.mktemp("staticfiles"))
+    env = {"PATH": "/usr/bin:/bin", "DEBUG": "0", "SECRET_KEY": "collectstatic-" + "k" * 40, "STATIC_ROOT": root}
     done = subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=REPO,
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+    return root
 
 
 @pytest.fixture
@@ -56,8 +52,9 @@ def production(service_env, spawn, collected_static):
     env = {
         **service_env,
         "DEBUG": "false",
+        "STATIC_ROOT": collected_static,
         "SECRET_KEY": known["secret_key"],
-        "DATABASE_URL": _with_password(service_env["DATABASE_URL"], known["db_password"]),
+        "DATABASE_URL": database_url(service_env["DATABASE_URL"], password=known["db_password"]),
         "ALLOWED_HOSTS": "127.0.0.1",
         "CORS_ALLOWED_ORIGINS": ALLOWED_ORIGIN,
         "SECURE_SSL_REDIRECT": "false",  # TLS ends at the load balancer; this test speaks plain HTTP

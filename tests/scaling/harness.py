@@ -9,6 +9,7 @@ from __future__ import annotations
 import configparser
 import contextlib
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -125,10 +126,14 @@ def pgbouncer_loopback_config(runtime_dir: Path, port: int, pg_host: str, pg_por
     return path
 
 
-def pgbouncer_argv(config: Path) -> list[str]:
-    # PgBouncer refuses to run as root; -u drops to an unprivileged user after start.
-    user = ["-u", "nobody"] if os.geteuid() == 0 else []
-    return [pgbouncer_binary(), *user, str(config)]
+def pgbouncer_argv(config: Path, pg_host: str) -> list[str]:
+    """PgBouncer refuses to run as root; -u drops to an unprivileged user after start: the owner of
+    PostgreSQL's socket directory when it is reached by Unix socket (the embedded server's directory
+    is private to its owner), else nobody."""
+    if os.geteuid() != 0:
+        return [pgbouncer_binary(), str(config)]
+    owner = pwd.getpwuid(Path(pg_host).stat().st_uid).pw_name if pg_host.startswith("/") else "root"
+    return [pgbouncer_binary(), "-u", "nobody" if owner == "root" else owner, str(config)]
 
 
 # --- Processes -------------------------------------------------------------------------------------

@@ -7,9 +7,8 @@ import os
 import subprocess
 import sys
 import textwrap
-from urllib.parse import urlsplit, urlunsplit
 
-from tests.conftest import REPO
+from tests.conftest import REPO, database_url
 from tests.scaling.harness import free_port
 
 
@@ -65,8 +64,7 @@ def test_hot_selectors_read_from_a_healthy_replica(service_env) -> None:
 
 
 def test_a_dead_replica_falls_back_to_the_primary_quickly(service_env) -> None:
-    parts = urlsplit(_service_url(service_env))
-    dead = urlunsplit(parts._replace(netloc=f"postgres@127.0.0.1:{free_port()}"))
+    dead = database_url(_service_url(service_env), host="127.0.0.1", port=free_port())
     out = _run(ROUTE, {"DATABASE_URL": _service_url(service_env), "DATABASE_REPLICA_URL": dead,
                        "DB_REPLICA_CHECK_TIMEOUT_S": "1", "DB_REPLICA_RECHECK_S": "30"})
     assert out["inside"] == out["again"] == "default"

@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -33,7 +33,7 @@ import pytest
 import websockets
 from django.test import override_settings
 
-from tests.conftest import ARTIFACTS, REPO, wait_until
+from tests.conftest import ARTIFACTS, REPO, database_params, database_url, wait_until
 from tests.scaling.harness import (
     Server,
     free_port,
@@ -46,7 +46,7 @@ from tests.scaling.harness import (
 
 # django_db: makes pytest-django create the test database this module's processes share (its own
 # connection only ever holds an idle, rolled-back transaction).
-pytestmark = [pytest.mark.timeout(300), pytest.mark.django_db]
+pytestmark = [pytest.mark.timeout(300), pytest.mark.django_db, pytest.mark.long_running]
 FAILOVER_S = 15
 
 
@@ -137,9 +137,7 @@ def stop_all(servers: list[Server]) -> None:
 def _database_url(port: int) -> str:
     from django.conf import settings
 
-    parts = urlsplit(os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
-    host = f"{parts.username or 'postgres'}@127.0.0.1:{port}"
-    return urlunsplit(parts._replace(netloc=host, path="/" + settings.DATABASES["default"]["NAME"]))
+    return database_url(host="127.0.0.1", port=port, dbname=settings.DATABASES["default"]["NAME"])
 
 
 def _stream_holder_pid(cluster: Cluster) -> int | None:
@@ -172,10 +170,10 @@ def cluster(django_db_setup: None, django_db_blocker: Any) -> Iterator[Cluster]:
     with contextlib.ExitStack() as stack:
         runtime = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mevu-scaling-")))
         os.chmod(runtime, 0o755)
-        pg = urlsplit(os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
-        pgb_port = free_port()
+        pg = database_params()
+        pg_host, pgb_port = pg.get("host", "127.0.0.1"), free_port()
         pgbouncer = Server("pgbouncer", pgbouncer_argv(pgbouncer_loopback_config(
-            runtime / "pgbouncer", pgb_port, pg.hostname or "127.0.0.1", pg.port or 5432, pg.username or "postgres")))
+            runtime / "pgbouncer", pgb_port, pg_host, int(pg.get("port", 5432)), pg.get("user", "postgres")), pg_host))
         sim = stack.enter_context(run_simulator(seed=8, rate=20, extra_args=("--games", "24")))
         prefix = os.environ["REDIS_PREFIX"] + "scale"
         env = {
@@ -462,7 +460,6 @@ def test_200_concurrent_cold_listing_requests_build_once(cluster: Cluster) -> No
     # Quiet upstream: no price changes, so the listing version stays put during the burst.
     cluster.sim.control("POST", "/_sim/pause")
     try:
-        time.sleep(5)  # the last window's invalidation and its trailing-edge publish settle first
         # Through nginx: cold in nginx's microcache and in every instance.
         _cold_burst_builds_once(cluster, lambda n: [f"{cluster.base}/api/games/frontend?limit={n}"] * 200, limits)
         # Straight to the three instances (no nginx cache): the Redis singleflight still builds once.

@@ -170,10 +170,15 @@ def test_clob_rest_details(sim: SimHandle) -> None:
     events = httpx.get(sim.gamma_url + "/events", params={"limit": 500}, timeout=30).json()
     market = next(m for e in events for m in e["markets"] if not m["closed"] and "bestBid" in m)
     token = json.loads(market["clobTokenIds"])[0]
-    book = httpx.get(sim.clob_url + "/book", params={"token_id": token}, timeout=10).json()
-    best_bid, best_ask = book["bids"][-1]["price"], book["asks"][-1]["price"]
-    assert httpx.get(sim.clob_url + "/price", params={"token_id": token, "side": "BUY"}).json() == {"price": best_bid}
-    assert httpx.get(sim.clob_url + "/price", params={"token_id": token, "side": "SELL"}).json() == {"price": best_ask}
+    sim.control("POST", "/_sim/pause")  # the book and the prices read below are of one moment
+    try:
+        book = httpx.get(sim.clob_url + "/book", params={"token_id": token}, timeout=10).json()
+        best_bid, best_ask = book["bids"][-1]["price"], book["asks"][-1]["price"]
+        buy = httpx.get(sim.clob_url + "/price", params={"token_id": token, "side": "BUY"}).json()
+        sell = httpx.get(sim.clob_url + "/price", params={"token_id": token, "side": "SELL"}).json()
+    finally:
+        sim.control("POST", "/_sim/resume")
+    assert buy == {"price": best_bid} and sell == {"price": best_ask}
     assert book["last_trade_price"] == "" or re.fullmatch(r"\d\.\d{3}", book["last_trade_price"])
     now = httpx.get(sim.clob_url + "/time", timeout=10).json()
     assert isinstance(now, int) and abs(now - time.time()) < 5
