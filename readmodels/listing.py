@@ -28,14 +28,13 @@ import hashlib
 import logging
 import re
 import time
-import uuid
 from collections.abc import Mapping
 
 import cachetools
 import orjson
 from django.db import DatabaseError, close_old_connections, connections
 from django.utils.http import parse_etags
-from redis.exceptions import RedisError
+from redis.exceptions import LockError, RedisError
 
 from core import metrics
 from core.dbrouter import replica_reads
@@ -473,9 +472,6 @@ def _result_key(flight: str) -> str:
     return redis_key("listing", "body", flight)
 
 
-_RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
-
-
 async def _result_read(flight: str) -> ListingBody | None:
     raw = await redis_async().hgetall(_result_key(flight))
     if not raw or b"meta" not in raw:
@@ -499,17 +495,15 @@ async def _build_and_share(params: ListingParams, version: int, flight: str) -> 
 
 async def _obtain(cluster: _Cluster, params: ListingParams, version: int) -> ListingBody:
     flight = _flight(params.key, version)
-    lock = redis_key("listing", "lock", flight)
+    lock = redis_async().lock(redis_key("listing", "lock", flight), timeout=LOCK_MS / 1000, blocking=False)
     deadline = time.monotonic() + WAIT_S
-    client = redis_async()
     try:
         while True:
             found = await _result_read(flight)
             if found is not None and found.fresh(version):
                 metrics.LISTING_SINGLEFLIGHT_WAITS.labels("frontend").inc()  # built by another process
                 return found
-            token = uuid.uuid4().hex
-            if await client.set(lock, token, nx=True, px=LOCK_MS):
+            if await lock.acquire():
                 try:
                     # The builder may have stored its result and released the lock between our read
                     # above and taking the lock: read again, or this would be a second build.
@@ -519,7 +513,8 @@ async def _obtain(cluster: _Cluster, params: ListingParams, version: int) -> Lis
                         return found
                     return await _build_and_share(params, version, flight)
                 finally:
-                    await client.eval(_RELEASE, 1, lock, token)
+                    with contextlib.suppress(LockError):  # expired meanwhile: someone else may hold it now
+                        await lock.release()
             if time.monotonic() > deadline:
                 log.warning("listing: no result from the builder of %s within %ss", flight, WAIT_S)
                 break
