@@ -35,6 +35,19 @@ class _Slots:
 _slots = _Slots()
 
 
+def ws_over_limit() -> bool:
+    """Whether a new socket must be refused now (counted, and logged every thousand refusals). The production
+    server (ops.httpserver) asks during the handshake, before any application instance exists; this wrapper
+    asks again, and is the exact bound."""
+    if _slots.open < settings.REALTIME_MAX_CONNECTIONS:
+        return False
+    _slots.refused += 1
+    if _slots.refused % 1000 == 1:
+        log.warning("websocket refused: %d open (limit %d); %d refused so far", _slots.open,
+                    settings.REALTIME_MAX_CONNECTIONS, _slots.refused)
+    return True
+
+
 class WsConnectionLimit:
     """ASGI wrapper for a WebSocket consumer: counts open sockets, refuses those over the limit and
     accepts the others at once (the consumer's own accept is then absorbed)."""
@@ -44,11 +57,7 @@ class WsConnectionLimit:
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         connect = await receive()  # websocket.connect
-        if _slots.open >= settings.REALTIME_MAX_CONNECTIONS:
-            _slots.refused += 1
-            if _slots.refused % 1000 == 1:
-                log.warning("websocket refused: %d open (limit %d); %d refused so far", _slots.open,
-                            settings.REALTIME_MAX_CONNECTIONS, _slots.refused)
+        if ws_over_limit():
             await send({"type": "websocket.close", "code": 1013})
             return
         _slots.open += 1

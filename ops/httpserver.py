@@ -22,15 +22,36 @@ import time
 import weakref
 from typing import Any
 
+from autobahn.websocket.types import ConnectionDeny
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
 from django.conf import settings
 from twisted.internet import reactor
 
+from delivery.wslimit import ws_over_limit
+
 log = logging.getLogger("mevu.httpserver")
 GOING_AWAY = 1001
 DRAIN_POLL_S = 0.05
+
+
+class LimitedWebSocketProtocol(WebSocketProtocol):
+    """Refuses a WebSocket over the per-process limit in the handshake (HTTP 403), before daphne creates an
+    application instance for it: a burst of attempts then costs the event loop little, and the sockets already
+    open keep being served on time."""
+
+    refused = False
+
+    def onConnect(self, request: Any) -> Any:
+        if ws_over_limit():
+            self.refused = True
+            raise ConnectionDeny(ConnectionDeny.FORBIDDEN)
+        return super().onConnect(request)
+
+    def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
+        if not self.refused:  # a refused handshake never reached daphne's connection bookkeeping
+            super().onClose(wasClean, code, reason)
 
 
 class DrainingServer(Server):
@@ -78,6 +99,7 @@ class DrainingServer(Server):
         # daphne ignores headers in `websocket.accept`; autobahn's factory adds these to every handshake
         # response. Behind a load balancer X-Instance-Id tells which instance holds a socket.
         self.ws_factory.headers = {"X-Instance-Id": f"{socket.gethostname()}:{os.getpid()}"}
+        self.ws_factory.protocol = LimitedWebSocketProtocol
 
     def listen_success(self, port: Any) -> None:
         self.ports.append(port)

@@ -130,6 +130,11 @@ def daphne_argv(port: int) -> list[str]:
     return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "mevu.asgi:application"]
 
 
+def httpserver_argv(port: int) -> list[str]:
+    """The production HTTP server, as `manage.py serve` runs it: daphne plus drain and handshake-time limits."""
+    return [sys.executable, "-m", "ops.httpserver", "-b", "127.0.0.1", "-p", str(port), "mevu.asgi:application"]
+
+
 @pytest.fixture(autouse=True)
 def _clean_redis_prefix() -> Iterator[None]:
     """Each test starts with no keys under this run's prefix."""

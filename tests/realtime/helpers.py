@@ -16,10 +16,14 @@ import websockets
 from tests.conftest import daphne_argv, free_port, wait_until
 
 
-def daphne_start(spawn: Callable[..., Any], env: dict[str, str], name: str, **settings: object) -> tuple[int, Any]:
-    """A real daphne process serving mevu.asgi on a free port, once it answers /health."""
+def daphne_start(
+    spawn: Callable[..., Any], env: dict[str, str], name: str, argv: Callable[[int], list[str]] = daphne_argv,
+    **settings: object,
+) -> tuple[int, Any]:
+    """A real daphne process (or, with `argv`, the production server) serving mevu.asgi on a free port, once it
+    answers /health."""
     port = free_port()
-    proc = spawn(name, daphne_argv(port), {**env, **{k: str(v) for k, v in settings.items()}})
+    proc = spawn(name, argv(port), {**env, **{k: str(v) for k, v in settings.items()}})
     wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200, 30, 0.2)
     return port, proc
 

@@ -21,7 +21,7 @@ import pytest
 import websockets
 
 from core.publish import game_events_publish
-from tests.conftest import REPO
+from tests.conftest import REPO, httpserver_argv
 from tests.realtime.helpers import daphne_start
 
 ATTEMPTS = 5000
@@ -53,8 +53,9 @@ async def _existing_clients(url: str, received: list[list[tuple[float, int]]], s
 @pytest.mark.timeout(200)
 def test_connection_burst_leaves_existing_clients_served_and_memory_bounded(service_env, spawn) -> None:
     _raise_fd_limit(ATTEMPTS * 2 + 1000)
+    # The production server: it refuses over-limit handshakes before an application instance exists.
     port, daphne = daphne_start(spawn, {**service_env, "REALTIME_MAX_CONNECTIONS": str(LIMIT)}, "daphne-overload",
-                                REALTIME_WINDOW_MS=50)
+                                argv=httpserver_argv, REALTIME_WINDOW_MS=50)
     url = f"ws://127.0.0.1:{port}/ws/games"
     process = psutil.Process(daphne.proc.pid)
     received: list[list[tuple[float, int]]] = [[] for _ in range(EXISTING)]
