@@ -4,6 +4,8 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
+# Bytecode goes under .data/ too: the two commands leave the checkout as it was (apart from .venv/, .data/).
+PYCACHE := $(CURDIR)/.data/pycache
 
 .PHONY: run test lint audit clean
 
@@ -14,17 +16,17 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 run: $(VENV)/.installed
-	$(PY) scripts/dev.py run
+	PYTHONPYCACHEPREFIX=$(PYCACHE) $(PY) scripts/dev.py run
 
 # Two pytest workers: most tests wait on real processes and sockets, so two overlap well on two cores.
 # No retries: a test that fails only sometimes is a bug to fix.
 PYTEST_ARGS ?= -n 2
 test: $(VENV)/.installed
-	$(PY) scripts/dev.py test $(PYTEST_ARGS)
+	PYTHONPYCACHEPREFIX=$(PYCACHE) $(PY) scripts/dev.py test $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check --cache-dir .data/ruff .
+	$(VENV)/bin/lint-imports --cache-dir .data/import-linter
 
 # Needs the PyPI/OSV advisory service (not reachable from the development sandbox).
 audit: $(VENV)/.installed
