@@ -58,7 +58,7 @@ async def test_bad_input_gets_error_frames_and_the_connection_stays_usable(spawn
 
 async def test_origin_check(spawn, service_env) -> None:
     port, _ = daphne_start(spawn, service_env, "daphne-origin", CORS_ALLOWED_ORIGINS="https://app.mevu.example")
-    url = f"ws://127.0.0.1:{port}/ws/games"
+    url = f"ws://127.0.0.1:{port}/ws/games?protocol=2"
     with pytest.raises(websockets.InvalidStatus) as refused:
         await websockets.connect(url, origin="https://evil.example")
     assert refused.value.response.status_code == 403

@@ -55,7 +55,7 @@ def test_connection_burst_leaves_existing_clients_served_and_memory_bounded(serv
     _raise_fd_limit(ATTEMPTS * 2 + 1000)
     port, daphne = daphne_start(spawn, {**service_env, "REALTIME_MAX_CONNECTIONS": str(LIMIT)}, "daphne-overload",
                                 REALTIME_WINDOW_MS=50)
-    url = f"ws://127.0.0.1:{port}/ws/games"
+    url = f"ws://127.0.0.1:{port}/ws/games?protocol=2"
     process = psutil.Process(daphne.proc.pid)
     received: list[list[tuple[float, int]]] = [[] for _ in range(EXISTING)]
     stop = asyncio.Event()
