@@ -67,8 +67,10 @@ async def test_origin_check(spawn, service_env) -> None:
             assert orjson.loads(await ws.recv())["type"] == "subscribed"
 
 
-async def test_missing_origin_refused_when_configured(spawn, service_env) -> None:
+async def test_any_origin_by_default_and_missing_origin_refused_when_configured(spawn, service_env) -> None:
     port, _ = daphne_start(spawn, service_env, "daphne-noorigin", REALTIME_ALLOW_NO_ORIGIN="false")
+    async with websockets.connect(f"ws://127.0.0.1:{port}/ws/games", origin="https://another-site.example") as ws:
+        assert orjson.loads(await ws.recv())["type"] == "subscribed"  # public, cookie-less: like the REST API
     with pytest.raises(websockets.InvalidStatus):
         await websockets.connect(f"ws://127.0.0.1:{port}/ws/games")
 
