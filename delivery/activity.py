@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from delivery.frames import PROTOCOL_V1, PROTOCOLS, V1_EVENT_TYPES, Frame, control_frame
+from delivery.frames import PROTOCOL_V1, V1_EVENT_TYPES, Frame, control_frame
 from delivery.sinks import Sink
 from markets.prices import TokenPrice
 from readmodels.frontend import ActivityGame, GameView, activity_game_build
@@ -131,8 +131,8 @@ class ActivityRooms:
             state.apply(kind, game, outcomes, seq, ts)
 
     def take(self, now: float, window_s: float, due_only: bool) -> list[tuple[ActivityState, dict[int, Frame]]]:
-        """The frames (one per protocol) of every loaded room that changed (due_only: whose last frame is a
-        window old)."""
+        """The frames (one per protocol its sockets speak) of every loaded room that changed (due_only: whose last
+        frame is a window old)."""
         frames = []
         for state in list(self.rooms.values()):
             if state.dirty is None or not state.loaded.is_set():
@@ -140,7 +140,8 @@ class ActivityRooms:
             if due_only and now - state.flushed_at < window_s:
                 continue
             state.flushed_at = now
-            frames.append((state, {version: state.frame(state.dirty, version) for version in PROTOCOLS}))
+            versions = {sink.version for sink in state.sinks}
+            frames.append((state, {version: state.frame(state.dirty, version) for version in versions}))
             state.dirty = None
         return frames
 

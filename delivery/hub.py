@@ -153,10 +153,12 @@ class Hub:
         events = await topic_events_read(topic, after, upto)
         return ("history_exceeded" if events is None else None), events, upto
 
-    async def activity_subscribe(self, sink: Sink, slug: str) -> ActivityState | None:
+    async def activity_game_id(self, slug: str) -> str | None:
         game_id = self.state.game_id_by_slug(slug)
-        if game_id is None:
-            game_id = await sync_to_async(selectors.game_id_by_slug)(slug)
+        return game_id if game_id is not None else await sync_to_async(selectors.game_id_by_slug)(slug)
+
+    async def activity_subscribe(self, sink: Sink, slug: str) -> ActivityState | None:
+        game_id = await self.activity_game_id(slug)
         if game_id is None:
             return None
         return await self.rooms.join(sink, game_id, sync_to_async(selectors.activity_source_load))

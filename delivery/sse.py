@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
 from core import metrics
-from delivery.frames import ALL_TOPIC, PROTOCOL_V2, SLUG_RE, protocol_parse, sport_topic
+from delivery.frames import ALL_TOPIC, PROTOCOL_V2, SLUG_RE, error_frame, protocol_parse, sport_topic
 from delivery.hub import Hub, hub_running
 from delivery.sinks import SseSink
 
@@ -94,13 +94,16 @@ async def activity_stream_view(request: HttpRequest, slug: str) -> HttpResponse:
         hub = await hub_running()
     except Exception:
         return _bad("realtime service unavailable", "try again later", 503)
-    sink = SseSink()
-    state = await hub.activity_subscribe(sink, slug.lower())
-    if state is None:
-        hub.detach(sink)
+    if await hub.activity_game_id(slug.lower()) is None:
         return _bad("Game not found", f"no game with slug {slug}", 404)
+    sink = SseSink()
 
     async def start() -> None:
+        state = await hub.activity_subscribe(sink, slug.lower())
+        if state is None:  # removed meanwhile
+            sink.force(error_frame(f"Game not found: {slug}", sink.version))
+            sink.close(1000)
+            return
         sink.force(state.initial_frame(sink.version))
 
     return _stream(hub, sink, start)
