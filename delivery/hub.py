@@ -28,6 +28,7 @@ from delivery import selectors, sinks
 from delivery.activity import ActivityRooms, ActivityState
 from delivery.frames import (
     PROTOCOL_V1,
+    PROTOCOL_V2,
     PROTOCOLS,
     Frame,
     WireEvent,
@@ -111,7 +112,7 @@ class Hub:
         if self.registry.unfollow(sink, topic):
             self.windows.drop(topic)
 
-    def snapshot(self, topic: str, kind: str = "snapshot", version: int = 2, **extra: Any) -> Frame:
+    def snapshot(self, topic: str, kind: str = "snapshot", version: int = PROTOCOL_V2, **extra: Any) -> Frame:
         return self.state.snapshot(topic, kind, version, **extra)
 
     async def resume(self, sink: Sink, topic: str, after: int, epoch: int | None) -> None:
