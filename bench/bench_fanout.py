@@ -225,7 +225,7 @@ def run_target(kind: str, args: argparse.Namespace, env: dict[str, str]) -> dict
         for port in ports:
             wait_port(port)
         scheme = "ws"
-        path = "/ws/games" if kind == "mevu" else "/"
+        path = "/ws/games?protocol=2" if kind == "mevu" else "/"  # per-sport topics: protocol 2
         urls = ",".join(f"{scheme}://127.0.0.1:{p}{path}" for p in ports)
         per_proc = args.clients // args.client_procs
         for i in range(args.client_procs):

@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from delivery.frames import Frame, control_frame
+from delivery.frames import PROTOCOL_V1, V1_EVENT_TYPES, Frame, control_frame
 from delivery.sinks import Sink
 from markets.prices import TokenPrice
 from readmodels.frontend import ActivityGame, GameView, activity_game_build
@@ -73,11 +73,19 @@ class ActivityState:
                     game[key] = self.overlay[key]
         return game
 
-    def frame(self, kind: str) -> Frame:
+    def frame(self, kind: str, version: int) -> Frame:
+        if version == PROTOCOL_V1:  # the original's {type, game, timestamp}: a removed game is its last state
+            return control_frame({"type": V1_EVENT_TYPES.get(kind, "game_update"), "game": self.build()}, version)
         if self.removed:
             game: Any = {"id": self.game_id, "slug": self.view.slug if self.view else ""}
             return control_frame({"type": "game_removed", "game": game, "seq": self.seq, "timestamp": self.ts})
         return control_frame({"type": kind, "game": self.build(), "seq": self.seq, "timestamp": self.ts})
+
+    def initial_frame(self, version: int, **extra: Any) -> Frame:
+        """The game's whole state: after `subscribed`, on `refresh` and when a slow client recovers."""
+        if version == PROTOCOL_V1:
+            return control_frame({"type": "initial", "game": self.build()}, version)
+        return control_frame({"type": "initial", "game": self.build(), "seq": self.seq, **extra})
 
 
 class ActivityRooms:
@@ -122,8 +130,9 @@ class ActivityRooms:
         if state is not None:
             state.apply(kind, game, outcomes, seq, ts)
 
-    def take(self, now: float, window_s: float, due_only: bool) -> list[tuple[ActivityState, Frame]]:
-        """The frame of every loaded room that changed (due_only: whose last frame is a window old)."""
+    def take(self, now: float, window_s: float, due_only: bool) -> list[tuple[ActivityState, dict[int, Frame]]]:
+        """The frames (one per protocol its sockets speak) of every loaded room that changed (due_only: whose last
+        frame is a window old)."""
         frames = []
         for state in list(self.rooms.values()):
             if state.dirty is None or not state.loaded.is_set():
@@ -131,12 +140,11 @@ class ActivityRooms:
             if due_only and now - state.flushed_at < window_s:
                 continue
             state.flushed_at = now
-            frames.append((state, state.frame(state.dirty)))
+            versions = {sink.version for sink in state.sinks}
+            frames.append((state, {version: state.frame(state.dirty, version) for version in versions}))
             state.dirty = None
         return frames
 
     def resync_frames(self, sink: Sink, reason: str) -> list[Frame]:
-        return [
-            control_frame({"type": "initial", "game": state.build(), "resync": reason})
-            for state in self.rooms.values() if sink in state.sinks
-        ]
+        rooms = [state for state in self.rooms.values() if sink in state.sinks]
+        return [state.initial_frame(sink.version, resync=reason) for state in rooms]

@@ -1,5 +1,8 @@
 """Thin WebSocket consumers: parse the client's message, ask the hub, write the answer.
 
+The protocol is the client's choice at connect time: `?protocol=2` for topics, batches and resume, the
+original's (v1) otherwise (frames.py).
+
 No per-socket channel layer: with RedisPubSubChannelLayer every consumer would otherwise open its own
 Redis subscription. Delivery goes through the per-process hub (delivery/hub.py).
 """
@@ -8,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -16,6 +20,8 @@ from core import metrics
 from delivery.activity import ActivityState
 from delivery.frames import (
     ALL_TOPIC,
+    PROTOCOL_V1,
+    PROTOCOL_V2,
     ActivitySubscribe,
     ActivityUnsubscribe,
     BadMessage,
@@ -27,6 +33,7 @@ from delivery.frames import (
     control_frame,
     error_frame,
     message_parse,
+    protocol_parse,
 )
 from delivery.hub import Hub, hub_running
 from delivery.sinks import WsSink
@@ -42,6 +49,7 @@ class _HubConsumer(AsyncWebsocketConsumer):
 
     hub: Hub | None = None
     sink: WsSink | None = None
+    version = PROTOCOL_V1
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         try:
@@ -55,12 +63,20 @@ class _HubConsumer(AsyncWebsocketConsumer):
         protocol = daphne_protocol(self.base_send)
         if protocol is not None:
             protocol_limits_set(protocol, settings.REALTIME_MAX_TRANSPORT_BYTES)
-        sink = WsSink(self.sink_kind, protocol, self.base_send)
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        try:
+            self.version = protocol_parse((query.get("protocol") or [None])[-1])
+        except ValueError as exc:
+            refused = WsSink(self.sink_kind, protocol, self.base_send)
+            refused.force(error_frame(str(exc), PROTOCOL_V1))
+            refused.close(1008, "unknown protocol")
+            return
+        sink = WsSink(self.sink_kind, protocol, self.base_send, self.version)
         try:
             hub = await hub_running()
         except Exception:
             log.exception("realtime: hub not available")
-            sink.force(error_frame("Realtime service unavailable, try again later"))
+            sink.force(error_frame("Realtime service unavailable, try again later", self.version))
             sink.close(1013, "try again later")
             return
         self.hub, self.sink = hub, sink
@@ -72,26 +88,29 @@ class _HubConsumer(AsyncWebsocketConsumer):
 
     def reply(self, payload: dict[str, Any]) -> None:
         if self.sink is not None:
-            self.sink.force(control_frame(payload))
+            self.sink.force(control_frame(payload, self.version))
 
     def error(self, message: str) -> None:
         if self.sink is not None:
-            self.sink.force(error_frame(message))
+            self.sink.force(error_frame(message, self.version))
 
 
 class GamesConsumer(_HubConsumer):
-    """/ws/games: the original's all-games feed, plus topics, snapshots, sequence numbers and resume."""
+    """/ws/games: the original's all-games feed (v1); with protocol 2 also topics, snapshots, sequence
+    numbers and resume."""
 
     implicit_all = True
 
     def on_open(self) -> None:
         assert self.hub is not None and self.sink is not None
-        self.reply({
+        hello: dict[str, Any] = {
             "type": "subscribed",
             "message": "Connected to games WebSocket",
             "clientCount": self.hub.client_count("games"),
-            "epoch": self.hub.epoch,
-        })
+        }
+        if self.version == PROTOCOL_V2:
+            hello.update(epoch=self.hub.epoch, protocol=PROTOCOL_V2)
+        self.reply(hello)
         # A client that never says anything gets every game, like the original.
         self.hub.subscribe_live(self.sink, ALL_TOPIC)
 
@@ -106,8 +125,9 @@ class GamesConsumer(_HubConsumer):
         if isinstance(message, Ping):
             self.reply({"type": "heartbeat"})
         elif isinstance(message, Refresh):
-            frame = self.hub.snapshot(ALL_TOPIC, "initial")
-            self.sink.force(frame)
+            self.sink.force(self.hub.snapshot(ALL_TOPIC, "initial", self.version))
+        elif self.version == PROTOCOL_V1:
+            self.error(f"{message.type!r} needs protocol 2: connect to /ws/games?protocol=2")
         elif isinstance(message, Subscribe | Unsubscribe | Resume):
             metrics.WS_SUBSCRIBE_REQUESTS.labels(message.type).inc()
             if isinstance(message, Subscribe):
@@ -201,12 +221,13 @@ class ActivityConsumer(_HubConsumer):
         if state is None:
             self.error(f"Game not found: {slug}")
             return
+        slug = slug.lower()  # as the original answers
         self.slug, self.state = slug, state
         self.reply({"type": "subscribed", "slug": slug, "message": f"Subscribed to game: {slug}"})
-        self.reply({"type": "initial", "game": state.build(), "seq": state.seq})
+        self.sink.force(state.initial_frame(self.version))
 
     async def refresh(self) -> None:
-        if self.state is None:
+        if self.state is None or self.sink is None:
             self.error("Not subscribed to a game; send {\"type\":\"subscribe\",\"slug\":...} first")
             return
-        self.reply({"type": "initial", "game": self.state.build(), "seq": self.state.seq})
+        self.sink.force(self.state.initial_frame(self.version))

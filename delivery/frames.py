@@ -1,6 +1,9 @@
 """Wire formats of /ws/games, /ws/activity and SSE: server frames (TypedDict) and client messages (pydantic).
 
-A Frame is encoded ONCE (orjson) and the same bytes go to every subscriber.
+Two protocols (docs/ARCHITECTURE.md "Realtime delivery"): v1, the default, is the original's (one top-level
+`price_update` / `game_update` frame per game, ISO timestamps); v2 (`?protocol=2`) adds topics, `batch` frames
+with sequence numbers, snapshots and resume. A Frame is encoded ONCE (orjson) and the same bytes go to every
+subscriber of its protocol.
 """
 
 from __future__ import annotations
@@ -8,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypedDict
 
 import orjson
@@ -44,6 +48,25 @@ SLUG_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,255}$")
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def iso_time(ms: int | None = None) -> str:
+    """`new Date(ms).toISOString()`: UTC, milliseconds, `Z` (the original's frame timestamps)."""
+    moment = datetime.now(UTC) if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+PROTOCOL_V1, PROTOCOL_V2 = 1, 2
+PROTOCOLS = (PROTOCOL_V1, PROTOCOL_V2)
+
+
+def protocol_parse(value: str | None) -> int:
+    """The protocol a client asked for (`?protocol=`): v1 when absent; ValueError for anything else."""
+    if value is None or value == "":
+        return PROTOCOL_V1
+    if value not in ("1", "2"):
+        raise ValueError(f"unknown protocol {value[:16]!r}: use protocol=1 (the original's, default) or protocol=2")
+    return int(value)
 
 
 # --- Server -> client -----------------------------------------------------------------------------
@@ -87,6 +110,7 @@ class Frame:
     epoch: int = 0  # the numbering `seq` belongs to (core.publish.seqs_key)
     events: list[WireEvent] | None = None
     payload: dict[str, Any] | None = None
+    sse_id: bool = True  # v1 streams, like the original's, carry no `id:` lines
     _sse: bytes | None = None
     _wire: bytes | None = None
 
@@ -99,7 +123,7 @@ class Frame:
     def sse(self) -> bytes:
         """The same frame as a Server-Sent Event (`id:` = `<epoch>-<topic sequence>`)."""
         if self._sse is None:
-            head = b"id: %d-%d\n" % (self.epoch, self.seq) if self.topic is not None else b""
+            head = b"id: %d-%d\n" % (self.epoch, self.seq) if self.topic is not None and self.sse_id else b""
             self._sse = head + b"data: " + self.data + b"\n\n"
         return self._sse
 
@@ -113,9 +137,29 @@ class Frame:
         return batch_frame(self.topic or "", events, self.epoch, replay=bool(self.payload.get("replay")))
 
 
-def control_frame(payload: dict[str, Any]) -> Frame:
-    payload.setdefault("timestamp", now_ms())
+def control_frame(payload: dict[str, Any], protocol: int = PROTOCOL_V2) -> Frame:
+    """A frame outside any topic (hello, heartbeat, replies, errors): v1 stamps it with an ISO time."""
+    payload.setdefault("timestamp", iso_time() if protocol == PROTOCOL_V1 else now_ms())
     return Frame(orjson.dumps(payload), payload=payload)
+
+
+# v1 knows only price and game updates: a game that appears or goes away is a `game_update` of its state.
+V1_EVENT_TYPES = {"price_update": "price_update", "game_update": "game_update",
+                  "game_added": "game_update", "game_removed": "game_update"}
+
+
+def v1_event_frame(topic: str, event: WireEvent, epoch: int) -> Frame:
+    """One game's change as the original sent it: `{"type", "game", "timestamp"}` (ISO). `topic`/`seq` stay
+    on the Frame (not on the wire) so the hub skips what a client already has."""
+    payload = {"type": V1_EVENT_TYPES.get(event["type"], "game_update"), "game": event["game"],
+               "timestamp": iso_time(event["timestamp"])}
+    return Frame(orjson.dumps(payload), topic, event["seq"], event["seq"], epoch, payload=payload, sse_id=False)
+
+
+def v1_games_frame(kind: str, topic: str, seq: int, epoch: int, games: list[dict[str, Any]]) -> Frame:
+    """The original's full list (`initial` on connect/refresh, `games_update` when a client must resync)."""
+    payload = {"type": kind, "games": games, "timestamp": iso_time()}
+    return Frame(orjson.dumps(payload), topic, seq, seq, epoch, payload=payload, sse_id=False)
 
 
 def batch_frame(topic: str, events: list[WireEvent], epoch: int, *, replay: bool = False) -> Frame:
@@ -136,8 +180,8 @@ def snapshot_frame(
     return Frame(orjson.dumps(payload), topic, seq, seq, epoch, payload=payload)
 
 
-def error_frame(message: str, **extra: Any) -> Frame:
-    return control_frame({"type": "error", "message": message, **extra})
+def error_frame(message: str, protocol: int = PROTOCOL_V2, **extra: Any) -> Frame:
+    return control_frame({"type": "error", "message": message, **extra}, protocol)
 
 
 # --- Client -> server -----------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Any
 
 import cachetools
 
-from delivery.frames import Frame, snapshot_frame, topic_game, topic_sport
+from delivery.frames import PROTOCOL_V1, PROTOCOL_V2, Frame, snapshot_frame, topic_game, topic_sport, v1_games_frame
 
 SNAPSHOT_GAMES_MAX = 1000
 SNAPSHOT_CACHE_MAX = 1000
@@ -63,17 +63,20 @@ class GameState:
         games.sort(key=_kickoff_order)
         return games
 
-    def snapshot(self, topic: str, kind: str = "snapshot", **extra: Any) -> Frame:
+    def snapshot(self, topic: str, kind: str = "snapshot", version: int = PROTOCOL_V2, **extra: Any) -> Frame:
         """The topic's current state as a frame; reused while the topic's seq is unchanged (a burst of
-        subscribers, or of slow clients recovering, costs one encode)."""
+        subscribers, or of slow clients recovering, costs one encode). v1 gets the original's list frame."""
         seq = self.seen.get(topic, 0)
-        key = (topic, kind, tuple(sorted(extra.items())))
+        key = (topic, kind, (version, *sorted(extra.items())))
         cached = self._snapshots.get(key)
         if cached is not None and cached.seq == seq and cached.epoch == self.epoch:
             return cached
         games = self.games_of(topic)
         if len(games) > SNAPSHOT_GAMES_MAX:
             games, extra["truncated"] = games[:SNAPSHOT_GAMES_MAX], True
-        frame = snapshot_frame(kind, topic, seq, self.epoch, games, **extra)
+        if version == PROTOCOL_V1:
+            frame = v1_games_frame(kind, topic, seq, self.epoch, games)
+        else:
+            frame = snapshot_frame(kind, topic, seq, self.epoch, games, **extra)
         self._snapshots[key] = frame
         return frame

@@ -4,7 +4,8 @@ Why not a channel-layer group per socket: with thousands of sockets, `group_send
 (and one JSON encode + one send call) per socket per event. Here every process subscribes once to the
 fan-out channel, keeps topic -> sinks in memory, coalesces events per topic per window
 (REALTIME_WINDOW_MS: latest state per game), encodes each topic's frame once and writes the same bytes
-to every subscriber.
+to every subscriber. Each client speaks one protocol (frames.py): per window a topic gets one v2 `batch` frame
+and, when v1 clients follow it, one v1 frame per changed game; each is encoded once for all clients of its protocol.
 
 The hub is assembled from small parts: the intake (the subscription, gap repair, epochs), the game state
 (snapshots), the registry (sinks and their topics), the coalescing windows and the activity rooms. What it
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -24,7 +26,18 @@ from django.conf import settings
 from core import metrics
 from delivery import selectors, sinks
 from delivery.activity import ActivityRooms, ActivityState
-from delivery.frames import Frame, WireEvent, batch_frame, control_frame, game_topic, now_ms
+from delivery.frames import (
+    PROTOCOL_V1,
+    PROTOCOL_V2,
+    PROTOCOLS,
+    Frame,
+    WireEvent,
+    batch_frame,
+    control_frame,
+    game_topic,
+    now_ms,
+    v1_event_frame,
+)
 from delivery.gamestate import GameState
 from delivery.history import StoredEvent, feed_position_read, topic_events_read, topic_seq_read
 from delivery.intake import Intake
@@ -66,9 +79,9 @@ class Hub:
 
     def shutdown(self) -> None:
         """Server stopping: tell every client and close WebSockets with 1001 (going away)."""
-        frame = control_frame({"type": "error", "message": "Server shutting down"})
+        frames = {v: control_frame({"type": "error", "message": "Server shutting down"}, v) for v in PROTOCOLS}
         for sink in list(self.registry.sinks):
-            sink.force(frame)
+            sink.force(frames[sink.version])
             sink.close(1001)
         for task in self._tasks:
             task.cancel()
@@ -93,14 +106,14 @@ class Hub:
     def subscribe(self, sink: Sink, topic: str, kind: str = "snapshot") -> Frame:
         """Follow a topic; returns the snapshot frame to send first (state up to its seq)."""
         self.subscribe_live(sink, topic)
-        return self.snapshot(topic, kind)
+        return self.snapshot(topic, kind, sink.version)
 
     def unsubscribe(self, sink: Sink, topic: str) -> None:
         if self.registry.unfollow(sink, topic):
             self.windows.drop(topic)
 
-    def snapshot(self, topic: str, kind: str = "snapshot", **extra: Any) -> Frame:
-        return self.state.snapshot(topic, kind, **extra)
+    def snapshot(self, topic: str, kind: str = "snapshot", version: int = PROTOCOL_V2, **extra: Any) -> Frame:
+        return self.state.snapshot(topic, kind, version, **extra)
 
     async def resume(self, sink: Sink, topic: str, after: int, epoch: int | None) -> None:
         """Send what `sink` missed in `topic` after seq `after` of `epoch` (replay) or a resync snapshot, then go
@@ -141,10 +154,12 @@ class Hub:
         events = await topic_events_read(topic, after, upto)
         return ("history_exceeded" if events is None else None), events, upto
 
-    async def activity_subscribe(self, sink: Sink, slug: str) -> ActivityState | None:
+    async def activity_game_id(self, slug: str) -> str | None:
         game_id = self.state.game_id_by_slug(slug)
-        if game_id is None:
-            game_id = await sync_to_async(selectors.game_id_by_slug)(slug)
+        return game_id if game_id is not None else await sync_to_async(selectors.game_id_by_slug)(slug)
+
+    async def activity_subscribe(self, sink: Sink, slug: str) -> ActivityState | None:
+        game_id = await self.activity_game_id(slug)
         if game_id is None:
             return None
         return await self.rooms.join(sink, game_id, sync_to_async(selectors.activity_source_load))
@@ -202,20 +217,27 @@ class Hub:
             followers = self.registry.subs.get(topic)
             if not followers:
                 continue
-            frame = batch_frame(topic, events, self.epoch)
             metrics.REALTIME_DELIVERY_LAG.observe(max(0.0, now_ms() - min(e["timestamp"] for e in events)) / 1000)
-            self._deliver(followers, frame, Sink.offer)
-        for room, frame in self.rooms.take(now, window_s, due_only):
-            self._deliver(room.sinks, frame, Sink.send)
+            v1 = [sink for sink in followers if sink.version == PROTOCOL_V1]
+            if len(v1) < len(followers):
+                self._deliver(followers.difference(v1), batch_frame(topic, events, self.epoch), Sink.offer)
+            for event in events if v1 else ():
+                self._deliver(v1, v1_event_frame(topic, event, self.epoch), Sink.offer)
+        for room, frames in self.rooms.take(now, window_s, due_only):
+            for sink in list(room.sinks):
+                self._write(sink, frames[sink.version], Sink.send)
         if self.lagging:
             self._lag_check()
         self._export_writes()
 
-    def _deliver(self, targets: set[Sink], frame: Frame, write: Any) -> None:
+    def _deliver(self, targets: Iterable[Sink], frame: Frame, write: Any) -> None:
         for sink in list(targets):
-            write(sink, frame)
-            if sink.lagging_since is not None:
-                self.lagging.add(sink)
+            self._write(sink, frame, write)
+
+    def _write(self, sink: Sink, frame: Frame, write: Any) -> None:
+        write(sink, frame)
+        if sink.lagging_since is not None:
+            self.lagging.add(sink)
 
     def _export_writes(self) -> None:
         for kind, count in sinks.WRITES.items():
@@ -244,7 +266,10 @@ class Hub:
         sink.resyncs += 1
         metrics.WS_RESYNCS.labels(reason).inc()
         for topic, cursor in list(sink.topics.items()):
-            frame = self.snapshot(topic, "resync", reason=reason)
+            if sink.version == PROTOCOL_V1:  # the original's "here is the whole list again"
+                frame = self.snapshot(topic, "games_update", PROTOCOL_V1)
+            else:
+                frame = self.snapshot(topic, "resync", reason=reason)
             sink.force(frame)
             cursor.seq = frame.seq
         for frame in self.rooms.resync_frames(sink, reason):
@@ -253,7 +278,9 @@ class Hub:
     async def _heartbeats(self) -> None:
         while True:
             await asyncio.sleep(settings.REALTIME_HEARTBEAT_S)
-            self._deliver(self.registry.sinks, control_frame({"type": "heartbeat"}), Sink.send)
+            frames = {v: control_frame({"type": "heartbeat"}, v) for v in PROTOCOLS}
+            for sink in list(self.registry.sinks):
+                self._write(sink, frames[sink.version], Sink.send)
             self._lag_check()
 
 

@@ -1,8 +1,10 @@
-"""WebSocket routes. Origins are checked against ALLOWED_HOSTS and CORS_ALLOWED_ORIGINS.
+"""WebSocket routes and their Origin check.
 
-A browser always sends Origin, so a page from a foreign site is refused. Non-browser clients (apps,
-bots, servers) usually send none; the Origin check cannot protect against them anyway (they can send
-any header), so a missing Origin is accepted unless REALTIME_ALLOW_NO_ORIGIN is off.
+The sockets are public, read-only and cookie-less (like the REST API), so an origin allowlist protects
+nothing by default: any Origin is accepted, as the original did, unless CORS_ALLOWED_ORIGINS lists the allowed
+ones (then a browser's Origin must match it or ALLOWED_HOSTS; else 403 at the handshake). Non-browser clients
+(apps, bots, servers) usually send no Origin; they can forge any, so a missing one is accepted unless
+REALTIME_ALLOW_NO_ORIGIN is off.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ class RealtimeOriginValidator(OriginValidator):
     def valid_origin(self, parsed_origin: Any) -> bool:
         if parsed_origin is None:
             return settings.REALTIME_ALLOW_NO_ORIGIN or "*" in self.allowed_origins
-        return super().valid_origin(parsed_origin)
+        return settings.CORS_ALLOW_ALL_ORIGINS or super().valid_origin(parsed_origin)
 
 
 # Each consumer behind the per-process connection limit (delivery/wslimit.py), after the Origin check.

@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 
 from core import metrics
-from delivery.frames import Frame
+from delivery.frames import PROTOCOL_V1, Frame
 from delivery.transport import (
     pending_bytes,
     protocol_abort,
@@ -43,11 +43,13 @@ class Cursor:
 
 
 class Sink:
-    """Base class: subclasses implement write/backlog/close."""
+    """Base class: subclasses implement write/backlog/close. `version` is the wire protocol the client
+    speaks (frames.PROTOCOL_V1 / V2): the hub writes each client the frames of its protocol."""
 
     kind = "games"
 
-    def __init__(self) -> None:
+    def __init__(self, version: int = PROTOCOL_V1) -> None:
+        self.version = version
         self.topics: dict[str, Cursor] = {}
         self.lagging_since: float | None = None
         self.closed = False
@@ -129,8 +131,8 @@ class Sink:
 class WsSink(Sink):
     """A WebSocket under daphne: frames are written straight to the protocol (same bytes for everyone)."""
 
-    def __init__(self, kind: str, protocol: Any | None, send: Any) -> None:
-        super().__init__()
+    def __init__(self, kind: str, protocol: Any | None, send: Any, version: int = PROTOCOL_V1) -> None:
+        super().__init__(version)
         self.kind = kind
         self.protocol = protocol
         self._send = send  # ASGI send, used only when not under daphne
@@ -173,8 +175,8 @@ class SseSink(Sink):
 
     kind = "sse"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, version: int = PROTOCOL_V1) -> None:
+        super().__init__(version)
         self._queue: collections.deque[bytes] = collections.deque()
         self._queued_bytes = 0
         self._wakeup = asyncio.Event()

@@ -333,8 +333,9 @@ RATELIMIT_EXPENSIVE_PER_WINDOW = env_int("RATELIMIT_EXPENSIVE_PER_WINDOW", 120, 
 RATELIMIT_WINDOW_S = env_float("RATELIMIT_WINDOW_S", 60.0, minimum=0.1, maximum=86400)
 
 # --- HTTP ----------------------------------------------------------------------------------------
-# The public API is read-only and cookie-less: any origin may read it unless CORS_ALLOWED_ORIGINS lists
-# the allowed ones. Only the public routes get CORS headers; the admin keeps its login and CSRF.
+# The public API and sockets are read-only and cookie-less: any origin may use them unless CORS_ALLOWED_ORIGINS
+# lists the allowed ones (delivery/routing.py checks WebSocket Origins against it). Only the public routes get CORS
+# headers; the admin keeps its login and CSRF.
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])
 CORS_ALLOW_ALL_ORIGINS = not CORS_ALLOWED_ORIGINS
 CORS_URLS_REGEX = r"^/(api|api-docs|health|ws/health)(/.*)?$"

@@ -274,7 +274,7 @@ def test_live_board_in_a_browser(service_env: dict[str, str], spawn: Any) -> Non
             page.goto(base + "/")
             watch.ready()
             page.evaluate(CELL_LOG_SCRIPT)
-            wait_until(lambda: any(s.url.endswith("/ws/games") for s in sockets[-1:]), 10)
+            wait_until(lambda: any(s.url.endswith("/ws/games?protocol=2") for s in sockets[-1:]), 10)
             feed = sockets[-1]
             seen: list[int] = []
             feed.on("framereceived", lambda payload: seen.extend(_topic_seqs(payload)))

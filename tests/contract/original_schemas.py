@@ -1,4 +1,5 @@
-"""The original MEVU API's REST payloads as pydantic models, written from its TypeScript declarations.
+"""The original MEVU API's REST payloads and WebSocket/SSE frames as pydantic models, written from its
+TypeScript declarations (frames: the hand-written messages.ts, one interface per literal the original sends).
 
 Strict types (a string is not a number, null is not a string), extra fields allowed. An optional field
 (`name?: T` in TypeScript) may be absent but, when present, must have its type: its default is a bare
@@ -7,9 +8,11 @@ Strict types (a string is not a number, null is not a string), extra fields allo
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 ABSENT: Any = None
 
@@ -379,3 +382,97 @@ class IndexResponse(Original):
 class ErrorResponse(Original):
     success: Literal[False]
     error: str
+
+
+# --- WebSocket / SSE frames (messages.ts) ------------------------------------------------------------------
+# Every frame timestamp is `new Date().toISOString()` in the original (`@format date-time`).
+
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+
+
+def _iso_time(value: str) -> str:
+    if not _ISO.match(value):
+        raise ValueError(f"not a toISOString() timestamp: {value!r}")
+    datetime.fromisoformat(value)  # a real date, not just the right shape
+    return value
+
+
+IsoTime = Annotated[str, AfterValidator(_iso_time)]
+
+
+class GamesSubscribedMessage(Original):
+    type: Literal["subscribed"]
+    message: str
+    timestamp: IsoTime
+    clientCount: float
+
+
+class HeartbeatMessage(Original):  # GamesHeartbeatMessage and ActivityHeartbeatMessage are the same literal
+    type: Literal["heartbeat"]
+    timestamp: IsoTime
+
+
+class GamesInitialMessage(Original):
+    type: Literal["initial"]
+    games: list[FrontendGame]
+    timestamp: IsoTime
+
+
+class GamesUpdateMessage(Original):
+    type: Literal["games_update"]
+    games: list[FrontendGame]
+    timestamp: IsoTime
+
+
+class GamesGameUpdateMessage(Original):
+    type: Literal["game_update"]
+    game: FrontendGame
+    timestamp: IsoTime
+
+
+class GamesPriceUpdateMessage(Original):
+    type: Literal["price_update"]
+    game: FrontendGame
+    timestamp: IsoTime
+
+
+class ErrorMessage(Original):  # GamesErrorMessage and ActivityErrorMessage are the same literal
+    type: Literal["error"]
+    message: str
+    timestamp: IsoTime
+
+
+class ActivitySubscribedMessage(Original):
+    type: Literal["subscribed"]
+    slug: str
+    message: str
+    timestamp: IsoTime
+
+
+class ActivityInitialMessage(Original):
+    type: Literal["initial"]
+    game: ActivityWatcherGame
+    timestamp: IsoTime
+
+
+class ActivityGameUpdateMessage(Original):
+    type: Literal["game_update"]
+    game: ActivityWatcherGame
+    timestamp: IsoTime
+
+
+class ActivityPriceUpdateMessage(Original):
+    type: Literal["price_update"]
+    game: ActivityWatcherGame
+    timestamp: IsoTime
+
+
+GAMES_FRAMES: dict[str, type[Original]] = {
+    "subscribed": GamesSubscribedMessage, "heartbeat": HeartbeatMessage, "initial": GamesInitialMessage,
+    "games_update": GamesUpdateMessage, "game_update": GamesGameUpdateMessage,
+    "price_update": GamesPriceUpdateMessage, "error": ErrorMessage,
+}
+ACTIVITY_FRAMES: dict[str, type[Original]] = {
+    "subscribed": ActivitySubscribedMessage, "heartbeat": HeartbeatMessage, "initial": ActivityInitialMessage,
+    "game_update": ActivityGameUpdateMessage, "price_update": ActivityPriceUpdateMessage, "error": ErrorMessage,
+}

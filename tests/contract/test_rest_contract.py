@@ -4,9 +4,7 @@ the simulator's Gamma, CLOB and data API synced through the real pipeline, then 
 
 from __future__ import annotations
 
-import asyncio
 import copy
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -14,27 +12,12 @@ import pytest
 from django.test import Client
 from pydantic import BaseModel, ValidationError
 
-from actions.sync import do_sync_catalog
 from games.models import Game
-from games.upstream import GammaClient
-from readmodels.listing import listing_shutdown
-from simulator.testing import SimHandle, run_simulator
+from simulator.testing import SimHandle
 from tests.conftest import wait_until
 from tests.contract import original_schemas as o
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def synced(settings: Any) -> Iterator[SimHandle]:
-    """Six fixtures per league mix, trading fast enough that the data API has fills to show."""
-    settings.GAMES_SERIES_OVERRIDES = []
-    with run_simulator(seed=7, rate=400, extra_args=("--games", "12", "--new-game-every-s", "0")) as sim:
-        settings.CLOB_URL, settings.DATA_API_URL = sim.clob_url, sim.data_api_url
-        with GammaClient(sim.gamma_url) as client:
-            do_sync_catalog(client)
-        yield sim
-    asyncio.run(listing_shutdown())  # the listing builder thread's DB connection, before the DB is dropped
 
 
 def fetch(path: str, status: int = 200, **params: str) -> Any:

@@ -40,7 +40,7 @@ class FeedClient:
     """
 
     def __init__(self, port: int, name: str = "client") -> None:
-        self.url = f"ws://127.0.0.1:{port}/ws/games"
+        self.url = f"ws://127.0.0.1:{port}/ws/games?protocol=2"  # topics, batches, seq, resume
         self.name = name
         self.frames: list[dict[str, Any]] = []
         self.state: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)

@@ -49,7 +49,7 @@ def _outcome(activity_game: dict, token: str) -> dict:
 async def test_activity_feed_by_slug(spawn, service_env, data) -> None:
     price_write(data.home_token, 0.59, 0.61)
     port, _ = daphne_start(spawn, service_env, "daphne-activity", REALTIME_WINDOW_MS=50)
-    async with websockets.connect(f"ws://127.0.0.1:{port}/ws/activity") as ws:
+    async with websockets.connect(f"ws://127.0.0.1:{port}/ws/activity?protocol=2") as ws:
         await ws.send(orjson.dumps({"type": "subscribe", "slug": "no-such-game"}).decode())
         error = await _recv(ws, "error")
         assert error["message"] == "Game not found: no-such-game"

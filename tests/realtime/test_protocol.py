@@ -58,7 +58,7 @@ async def test_bad_input_gets_error_frames_and_the_connection_stays_usable(spawn
 
 async def test_origin_check(spawn, service_env) -> None:
     port, _ = daphne_start(spawn, service_env, "daphne-origin", CORS_ALLOWED_ORIGINS="https://app.mevu.example")
-    url = f"ws://127.0.0.1:{port}/ws/games"
+    url = f"ws://127.0.0.1:{port}/ws/games?protocol=2"
     with pytest.raises(websockets.InvalidStatus) as refused:
         await websockets.connect(url, origin="https://evil.example")
     assert refused.value.response.status_code == 403
@@ -67,8 +67,10 @@ async def test_origin_check(spawn, service_env) -> None:
             assert orjson.loads(await ws.recv())["type"] == "subscribed"
 
 
-async def test_missing_origin_refused_when_configured(spawn, service_env) -> None:
+async def test_any_origin_by_default_and_missing_origin_refused_when_configured(spawn, service_env) -> None:
     port, _ = daphne_start(spawn, service_env, "daphne-noorigin", REALTIME_ALLOW_NO_ORIGIN="false")
+    async with websockets.connect(f"ws://127.0.0.1:{port}/ws/games", origin="https://another-site.example") as ws:
+        assert orjson.loads(await ws.recv())["type"] == "subscribed"  # public, cookie-less: like the REST API
     with pytest.raises(websockets.InvalidStatus):
         await websockets.connect(f"ws://127.0.0.1:{port}/ws/games")
 

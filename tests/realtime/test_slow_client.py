@@ -40,7 +40,7 @@ async def _stalled_client(port: int) -> websockets.ClientConnection:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect(("127.0.0.1", port))
     sock.setblocking(False)
-    return await websockets.connect(f"ws://127.0.0.1:{port}/ws/games", sock=sock, max_queue=1, max_size=None)
+    return await websockets.connect(f"ws://127.0.0.1:{port}/ws/games?protocol=2", sock=sock, max_queue=1, max_size=None)
 
 
 async def test_slow_client_does_not_delay_others_and_memory_stays_bounded(spawn, service_env) -> None:

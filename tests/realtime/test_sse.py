@@ -44,7 +44,7 @@ class Sse:
 
 async def test_sse_initial_updates_and_last_event_id(spawn, service_env, settings) -> None:
     port, _ = daphne_start(spawn, service_env, "daphne-sse", REALTIME_WINDOW_MS=50, REALTIME_HEARTBEAT_S=1)
-    url = f"http://127.0.0.1:{port}/api/games/stream"
+    url = f"http://127.0.0.1:{port}/api/games/stream?protocol=2"
     async with httpx.AsyncClient(timeout=10) as http:
         async with http.stream("GET", url) as response:
             assert response.status_code == 200
@@ -78,7 +78,7 @@ async def test_sse_initial_updates_and_last_event_id(spawn, service_env, setting
         settings.REALTIME_HISTORY_MAX = 10
         for price in range(6, 30):
             await game_events_publish_async([{"type": "price_update", "game": game("a1", price=price)}])
-        async with http.stream("GET", url + "?sport=nba", headers={"Last-Event-ID": f"{epoch}-3"}) as response:
+        async with http.stream("GET", url + "&sport=nba", headers={"Last-Event-ID": f"{epoch}-3"}) as response:
             sse = Sse(response)
             [(resync_id, resync)] = await sse.take(1)
             assert resync["type"] == "resync" and resync["reason"] == "history_exceeded"
@@ -89,5 +89,5 @@ async def test_sse_initial_updates_and_last_event_id(spawn, service_env, setting
             [(_, reset)] = await Sse(response).take(1)
             assert reset["type"] == "resync" and reset["reason"] == "sequence_reset" and reset["epoch"] == epoch
 
-        bad = await http.get(url + "?sport=no%20such")
+        bad = await http.get(url + "&sport=no%20such")
         assert bad.status_code == 400 and bad.json()["error"] == "invalid sport"

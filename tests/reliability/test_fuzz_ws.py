@@ -115,8 +115,8 @@ def _fuzz(conversation: Conversation) -> dict[str, int]:
 @pytest.mark.timeout(240)
 def test_hostile_websocket_frames_get_error_frames_and_harm_no_one(service_env, spawn) -> None:
     port, daphne = daphne_start(spawn, service_env, "daphne-wsfuzz", REALTIME_WINDOW_MS=20)
-    with WsRecorder(f"ws://127.0.0.1:{port}/ws/games") as bystander:
-        games = Conversation(f"ws://127.0.0.1:{port}/ws/games", hello=True)
+    with WsRecorder(f"ws://127.0.0.1:{port}/ws/games?protocol=2") as bystander:
+        games = Conversation(f"ws://127.0.0.1:{port}/ws/games?protocol=2", hello=True)
         activity = Conversation(f"ws://127.0.0.1:{port}/ws/activity", hello=False)
         try:
             games_seen = _fuzz(games)
@@ -137,11 +137,11 @@ def test_hostile_websocket_frames_get_error_frames_and_harm_no_one(service_env, 
 
         # A 20 MB frame: daphne's protocol layer drops that connection (its message-size bound), the server
         # and everyone else carry on; a new connection is served.
-        huge = Conversation(f"ws://127.0.0.1:{port}/ws/games", hello=True)
+        huge = Conversation(f"ws://127.0.0.1:{port}/ws/games?protocol=2", hello=True)
         with pytest.raises(websockets.ConnectionClosed):
             huge.exchange(json.dumps({"type": "x", "pad": base64.b64encode(os.urandom(15_000_000)).decode()}))
         huge.loop.call_soon_threadsafe(huge.loop.stop)
-        after = Conversation(f"ws://127.0.0.1:{port}/ws/games", hello=True)
+        after = Conversation(f"ws://127.0.0.1:{port}/ws/games?protocol=2", hello=True)
         assert after.exchange("{}")[0]["type"] == "error"
         after.close()
 

@@ -56,7 +56,7 @@ def test_connection_burst_leaves_existing_clients_served_and_memory_bounded(serv
     # The production server: it refuses over-limit handshakes before an application instance exists.
     port, daphne = daphne_start(spawn, {**service_env, "REALTIME_MAX_CONNECTIONS": str(LIMIT)}, "daphne-overload",
                                 argv=httpserver_argv, REALTIME_WINDOW_MS=50)
-    url = f"ws://127.0.0.1:{port}/ws/games"
+    url = f"ws://127.0.0.1:{port}/ws/games?protocol=2"
     process = psutil.Process(daphne.proc.pid)
     received: list[list[tuple[float, int]]] = [[] for _ in range(EXISTING)]
     stop = asyncio.Event()

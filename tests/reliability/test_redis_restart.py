@@ -49,7 +49,8 @@ def test_redis_restart_recovers_every_component_without_restarts(service_env) ->
             stack_ready(base)
             client = redis.client()
             wait_until(lambda: client.hlen(f"{prefix}:prices") > 10, 60)
-            with WsRecorder(f"ws://127.0.0.1:{port}/ws/games", first={"type": "subscribe", "all": True}) as ws:
+            with WsRecorder(f"ws://127.0.0.1:{port}/ws/games?protocol=2",
+                            first={"type": "subscribe", "all": True}) as ws:
                 wait_until(lambda: any(e["type"] == "price_update" for _, e in ws.events()), 30)
                 sampler.start()
                 time.sleep(1.0)

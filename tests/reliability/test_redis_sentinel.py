@@ -95,7 +95,7 @@ def test_failover_keeps_every_redis_user_working_and_fencing_holds(service_env, 
         assert httpx.get(f"{base}/api/health", timeout=10).json()["redis"]["ok"] is True
         writer_argv = [sys.executable, "-m", "tests.reliability.lease_writer", "--lease", "chaos",
                        "--game", "g-failover", "--token-id", "tok-failover", "--ttl-ms", "3000"]
-        with WsRecorder(f"ws://127.0.0.1:{port}/ws/games") as ws:
+        with WsRecorder(f"ws://127.0.0.1:{port}/ws/games?protocol=2") as ws:
             writer_a = spawn("writer-a", writer_argv, env)
             wait_until(lambda: any(e["game"].get("writer") for _, e in ws.events()), 20)
             token_a = ws.events()[-1][1]["game"]["writer"]

@@ -42,7 +42,8 @@ def test_upstream_faults_service_continues_and_converges(service_env) -> None:
         app = stack_start("stack-upstream-faults", env, port)
         try:
             stack_ready(base)
-            with WsRecorder(f"ws://127.0.0.1:{port}/ws/games", first={"type": "subscribe", "all": True}) as ws:
+            with WsRecorder(f"ws://127.0.0.1:{port}/ws/games?protocol=2",
+                            first={"type": "subscribe", "all": True}) as ws:
                 wait_until(lambda: any(e["type"] == "price_update" for _, e in ws.events()), 60)
                 pids = process_tree(app)
 

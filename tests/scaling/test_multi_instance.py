@@ -90,7 +90,7 @@ class Cluster:
 
     @property
     def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.nginx_port}/ws/games"
+        return f"ws://127.0.0.1:{self.nginx_port}/ws/games?protocol=2"
 
     def redis(self) -> Any:
         """Settings pointing at the cluster's Redis key prefix, for the shared selectors."""

@@ -367,5 +367,6 @@ const schedule = frameScheduler(render);
 // --- Start ----------------------------------------------------------------------------------------
 filtersWire();
 sportSelect.value = filters.sport;
-new LiveSocket("/ws/games", { onOpen, onFrame }).start();
+// Protocol 2 (topics, batches, sequence numbers, resume): the original protocol has no resume.
+new LiveSocket("/ws/games?protocol=2", { onOpen, onFrame }).start();
 restLoad();

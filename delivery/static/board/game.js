@@ -280,4 +280,4 @@ window.addEventListener("resize", () => {
 });
 frontendLoad();
 // Every (re)connect subscribes again: the `initial` frame carries the full current state.
-new LiveSocket("/ws/activity", { onOpen: (send) => send({ type: "subscribe", slug }), onFrame }).start();
+new LiveSocket("/ws/activity?protocol=2", { onOpen: (send) => send({ type: "subscribe", slug }), onFrame }).start();
