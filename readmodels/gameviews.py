@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.db.models import Prefetch, QuerySet
 
 from games.models import Game, League, Team
-from games.rules import OVER_STATUSES, is_draw_market
+from games.rules import OVER_STATUSES, is_draw_market, label_matches_team
 from markets.models import Market, Outcome
 
 
@@ -146,13 +146,9 @@ def _yes(market: MarketView) -> OutcomeView | None:
     return next((o for o in market.outcomes if o.label.strip().lower() == "yes"), None)
 
 
-def _names(team: TeamView) -> set[str]:
-    return {n for n in (team.name.lower(), team.abbreviation.lower()) if n}
-
-
 def _matches(text: str, team: TeamView) -> bool:
-    lowered = text.lower()
-    return any(name in lowered or lowered == name for name in _names(team))
+    """The one reading of "this label or question names that team" (games.rules, as the ingest uses it)."""
+    return label_matches_team(text, [team.name, team.abbreviation])
 
 
 def moneyline_roles(markets: Iterable[MarketView], home: TeamView, away: TeamView, ordering: str) -> MoneylineRoles:
@@ -179,12 +175,11 @@ def moneyline_roles(markets: Iterable[MarketView], home: TeamView, away: TeamVie
         yes = _yes(market)
         if yes is None:
             continue
-        question = market.question.lower()
         if is_draw_market(market.question):
             roles["draw"] = yes
-        elif (home.id is not None and yes.team_id == home.id) or _matches(question, home):
+        elif (home.id is not None and yes.team_id == home.id) or _matches(market.question, home):
             roles["home"] = yes
-        elif (away.id is not None and yes.team_id == away.id) or _matches(question, away):
+        elif (away.id is not None and yes.team_id == away.id) or _matches(market.question, away):
             roles["away"] = yes
     return MoneylineRoles(**roles)
 

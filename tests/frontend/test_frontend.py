@@ -121,3 +121,24 @@ def test_period_display(period: str, shown: str) -> None:
 def test_clock_and_money_formats() -> None:
     assert clock_display("05:45") == "5:45" and clock_display("74") == "74:00"
     assert money_format(999) == "$999" and money_format(1_234_567) == "$1.23M"
+
+
+def test_three_way_roles_read_team_names_as_the_ingest_does() -> None:
+    """Yes/No moneylines without team links: a team is named by whole words (games.rules.label_matches_team), so
+    LA Galaxy's "la" does not claim "Will FC Dallas win?" and the roles match what the ingest would assign."""
+    from games.rules import three_way_side
+    from readmodels.gameviews import MarketView, OutcomeView, TeamView, moneyline_roles
+
+    def yes_no(question: str, token: str) -> MarketView:
+        outcomes = tuple(OutcomeView(f"{token}-{label}", label, i, None, None, None, None, None, None)
+                         for i, label in enumerate(("Yes", "No")))
+        return MarketView(token, token, "moneyline", None, question, token, True, False, 0.0, 0.0, outcomes)
+
+    dallas = TeamView(None, "FC Dallas", "dal", "", "", "")
+    galaxy = TeamView(None, "LA Galaxy", "la", "", "", "")
+    markets = [yes_no("Will FC Dallas win on 2026-01-04?", "h"), yes_no("Will LA Galaxy win on 2026-01-04?", "a"),
+               yes_no("Will FC Dallas vs. LA Galaxy end in a draw?", "d")]
+    roles = moneyline_roles(markets, dallas, galaxy, "home")
+    assert (roles.home.token_id, roles.away.token_id, roles.draw.token_id) == ("h-Yes", "a-Yes", "d-Yes")
+    names = ([dallas.name, dallas.abbreviation], [galaxy.name, galaxy.abbreviation])
+    assert [three_way_side(m.question, "", *names) for m in markets] == ["home", "away", "draw"]
