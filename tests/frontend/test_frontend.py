@@ -136,9 +136,9 @@ def test_three_way_roles_read_team_names_as_the_ingest_does() -> None:
 
     dallas = TeamView(None, "FC Dallas", "dal", "", "", "")
     galaxy = TeamView(None, "LA Galaxy", "la", "", "", "")
-    markets = [yes_no("Will FC Dallas win on 2026-01-04?", "h"), yes_no("Will LA Galaxy win on 2026-01-04?", "a"),
-               yes_no("Will FC Dallas vs. LA Galaxy end in a draw?", "d")]
-    roles = moneyline_roles(markets, dallas, galaxy, "home")
+    markets = [yes_no("Will LA Galaxy win on 2026-01-04?", "h"), yes_no("Will FC Dallas win on 2026-01-04?", "a"),
+               yes_no("Will LA Galaxy vs. FC Dallas end in a draw?", "d")]
+    roles = moneyline_roles(markets, galaxy, dallas, "home")
     assert (roles.home.token_id, roles.away.token_id, roles.draw.token_id) == ("h-Yes", "a-Yes", "d-Yes")
-    names = ([dallas.name, dallas.abbreviation], [galaxy.name, galaxy.abbreviation])
+    names = ([galaxy.name, galaxy.abbreviation], [dallas.name, dallas.abbreviation])
     assert [three_way_side(m.question, "", *names) for m in markets] == ["home", "away", "draw"]
