@@ -126,6 +126,13 @@ def spawn() -> Iterator[Callable[..., Proc]]:
         proc.stop()
 
 
+def isolated_env(**values: str) -> dict[str, str]:
+    """A minimal environment for a child that must not inherit this run's settings; it keeps where bytecode
+    goes (PYTHONPYCACHEPREFIX: the README's commands leave the checkout clean)."""
+    kept = {name: os.environ[name] for name in ("PYTHONPYCACHEPREFIX",) if name in os.environ}
+    return {"PATH": "/usr/bin:/bin", **kept, **values}
+
+
 def daphne_argv(port: int) -> list[str]:
     return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "mevu.asgi:application"]
 

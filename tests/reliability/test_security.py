@@ -20,7 +20,7 @@ import pytest
 import websockets
 import yaml
 
-from tests.conftest import REPO, daphne_argv, database_url, free_port, wait_until
+from tests.conftest import REPO, daphne_argv, database_url, free_port, isolated_env, wait_until
 
 ALLOWED_ORIGIN = "https://app.mevu.example"
 EVIL_ORIGIN = "https://evil.example"
@@ -32,7 +32,7 @@ def collected_static(tmp_path_factory: pytest.TempPathFactory) -> str:
     """DEBUG off serves hashed static files, collected at build time (docker/Dockerfile does the same);
     here into a temporary STATIC_ROOT, so a test run leaves the checkout as it was."""
     root = str(tmp_path_factory.mktemp("staticfiles"))
-    env = {"PATH": "/usr/bin:/bin", "DEBUG": "0", "SECRET_KEY": "collectstatic-" + "k" * 40, "STATIC_ROOT": root}
+    env = isolated_env(DEBUG="0", SECRET_KEY="collectstatic-" + "k" * 40, STATIC_ROOT=root)
     done = subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=REPO,
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -189,14 +189,13 @@ def test_production_http_surface(production) -> None:
 
 
 def test_check_deploy_passes_with_sentinel_redis() -> None:
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "DEBUG": "false",
-        "SECRET_KEY": "p" * 20 + "Q8v!x2Lr#9zW@k4sT7yN0mB5cF3hJ6dA1gE",
-        "ALLOWED_HOSTS": "api.mevu.example",
-        "CORS_ALLOWED_ORIGINS": "https://mevu.example",
-        "REDIS_URL": "redis+sentinel://:pw@10.0.0.1:26379,10.0.0.2:26379,10.0.0.3:26379/mevu/0",
-    }
+    env = isolated_env(
+        DEBUG="false",
+        SECRET_KEY="p" * 20 + "Q8v!x2Lr#9zW@k4sT7yN0mB5cF3hJ6dA1gE",
+        ALLOWED_HOSTS="api.mevu.example",
+        CORS_ALLOWED_ORIGINS="https://mevu.example",
+        REDIS_URL="redis+sentinel://:pw@10.0.0.1:26379,10.0.0.2:26379,10.0.0.3:26379/mevu/0",
+    )
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
                             cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
