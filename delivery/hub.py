@@ -218,11 +218,10 @@ class Hub:
             if not followers:
                 continue
             metrics.REALTIME_DELIVERY_LAG.observe(max(0.0, now_ms() - min(e["timestamp"] for e in events)) / 1000)
-            v1 = [sink for sink in followers if sink.version == PROTOCOL_V1]
-            if len(v1) < len(followers):
-                self._deliver(followers.difference(v1), batch_frame(topic, events, self.epoch), Sink.offer)
-            for event in events if v1 else ():
-                self._deliver(v1, v1_event_frame(topic, event, self.epoch), Sink.offer)
+            if PROTOCOL_V2 in followers:
+                self._deliver(followers[PROTOCOL_V2], batch_frame(topic, events, self.epoch), Sink.offer)
+            for event in events if PROTOCOL_V1 in followers else ():
+                self._deliver(followers[PROTOCOL_V1], v1_event_frame(topic, event, self.epoch), Sink.offer)
         for room, frames in self.rooms.take(now, window_s, due_only):
             for sink in list(room.sinks):
                 self._write(sink, frames[sink.version], Sink.send)

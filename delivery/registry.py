@@ -11,7 +11,8 @@ from delivery.sinks import Cursor, Sink
 class Registry:
     def __init__(self) -> None:
         self.sinks: set[Sink] = set()
-        self.subs: dict[str, set[Sink]] = collections.defaultdict(set)  # topic -> its followers here
+        # topic -> protocol version -> its followers here (a frame is built once per protocol in use)
+        self.subs: dict[str, dict[int, set[Sink]]] = collections.defaultdict(dict)
 
     def attach(self, sink: Sink) -> None:
         self.sinks.add(sink)
@@ -26,17 +27,20 @@ class Registry:
         if topic not in sink.topics:
             metrics.WS_SUBSCRIPTIONS.inc()
         sink.topics[topic] = cursor
-        self.subs[topic].add(sink)
+        self.subs[topic].setdefault(sink.version, set()).add(sink)
 
     def unfollow(self, sink: Sink, topic: str) -> bool:
         """Stop following; returns whether the topic lost its last follower here."""
         if sink.topics.pop(topic, None) is not None:
             metrics.WS_SUBSCRIPTIONS.dec()
-        followers = self.subs.get(topic)
-        if followers is None:
+        by_version = self.subs.get(topic)
+        if by_version is None:
             return False
+        followers = by_version.get(sink.version, set())
         followers.discard(sink)
-        if followers:
+        if not followers:
+            by_version.pop(sink.version, None)
+        if by_version:
             return False
         del self.subs[topic]
         return True
