@@ -22,7 +22,7 @@ from games.models import Game
 from games.rules import STALE_AFTER, SYNC_LOOKBACK
 from markets.models import Outcome
 from markets.prices import prices_read
-from markets.tokenset import token_set_publish
+from markets.tokenset import token_set_publish, token_set_version
 from readmodels.frontend import game_views_load
 from readmodels.selectors import frontend_games_build
 
@@ -59,12 +59,18 @@ def _events(kind: str, gamma_ids: Iterable[str]) -> list[GameEvent]:
 
 
 def changes_announce(now: datetime | None = None, changed: Iterable[str] = ()) -> int:
-    """Publish the token set and the set's changes; returns the token set version."""
-    version = token_set_publish(active_tokens_select(now))
+    """Publish the token set and the set's changes; returns the token set version.
+
+    When no game changed and the active set is the published one, the token set cannot have changed
+    either (it is the open markets' tokens of those games): unless it went missing, it is not rebuilt."""
     active = set(active_games_select(now).values_list("gamma_id", flat=True))
     client = redis_sync()
     key = redis_key("games", "active")
     previous = {m.decode() for m in client.smembers(key)}
+    changed = set(changed)
+    if active == previous and not changed and (version := token_set_version(present=True)):
+        return version
+    version = token_set_publish(active_tokens_select(now))
     added, removed = active - previous, previous - active
     if added or removed:
         pipe = client.pipeline(transaction=True)
@@ -72,7 +78,6 @@ def changes_announce(now: datetime | None = None, changed: Iterable[str] = ()) -
         if active:
             pipe.sadd(key, *active)
         pipe.execute()
-    changed = set(changed)
     updated = (changed & active) - added
     if added or removed or changed:
         events = [*_events("game_added", added), *_events("game_removed", removed), *_events("game_update", updated)]

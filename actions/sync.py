@@ -3,25 +3,36 @@ what changed once, after the writes (actions.activeset.changes_announce).
 
 A league is synced by one process at a time across the cluster: the cadences overlap (live games every 15 s,
 all games every minute), and the start-up bootstrap, admin re-syncs and `manage.py sync_upstream` may run
-beside them; a caller that finds a league locked skips it, its data being fresh from the other sync."""
+beside them; a caller that finds a league locked skips it, its data being fresh from the other sync.
+
+The events of the next leagues are fetched ahead (FETCH_AHEAD threads, HTTP only) while one league is
+compared and written, so the upstream's response time overlaps our work instead of adding to it."""
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
+from typing import TypeVar
+
+from django.utils import timezone
 
 from actions.activeset import changes_announce
 from core.redis import redis_key, redis_sync
 from games import services
 from games.models import League
-from games.services import Progress, SyncReport
+from games.services import EventsFetch, Progress, SyncReport, TeamsFetch
 from games.upstream import GammaClient
 from markets.tokenset import token_set_version
 
 log = logging.getLogger(__name__)
 LOCK_TIMEOUT_S = 600
+FETCH_AHEAD = 2  # leagues whose events are being fetched while one is written
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @contextlib.contextmanager
@@ -37,15 +48,37 @@ def _exclusive(*name: str) -> Iterator[bool]:
         lock.release()
 
 
-def _league_sync(client: GammaClient, league: League, teams: SyncReport | None, games: SyncReport,
-                 now: datetime | None, progress: Progress | None) -> None:
-    with _exclusive("games-sync", league.code) as mine:
-        if not mine:
-            log.info("games sync of %s already running elsewhere", league.code)
-            return
-        if teams is not None:
-            teams.add(services.teams_sync(client, league))
-        games.add(services.games_sync(client, league, now=now, progress=progress))
+def _fetched_ahead(items: Iterable[T], fetch: Callable[[T], R], ahead: int = FETCH_AHEAD) -> Iterator[tuple[T, R]]:
+    """(item, fetch(item)) in order, with up to `ahead` fetches running in threads meanwhile."""
+    pending: collections.deque[tuple[T, Future[R]]] = collections.deque()
+    queue = iter(items)
+    with ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="gamma-fetch") as pool:
+        for item in queue:
+            pending.append((item, pool.submit(fetch, item)))
+            if len(pending) > ahead:
+                item, future = pending.popleft()
+                yield item, future.result()
+        while pending:
+            item, future = pending.popleft()
+            yield item, future.result()
+
+
+def _leagues_sync(client: GammaClient, leagues: Iterable[League], teams: SyncReport | None, games: SyncReport,
+                  now: datetime | None, progress: Progress | None) -> None:
+    fetch_now = now or timezone.now()
+
+    def fetch(league: League) -> tuple[TeamsFetch | None, EventsFetch]:
+        return (services.teams_fetch(client, league) if teams is not None else None,
+                services.events_fetch(client, league, fetch_now))
+
+    for league, (fetched_teams, fetched_events) in _fetched_ahead(leagues, fetch):
+        with _exclusive("games-sync", league.code) as mine:
+            if not mine:
+                log.info("games sync of %s already running elsewhere", league.code)
+                continue
+            if teams is not None:
+                teams.add(services.teams_sync(client, league, fetched_teams))
+            games.add(services.games_sync(client, league, now=now, progress=progress, fetched=fetched_events))
 
 
 def do_sync_leagues(client: GammaClient) -> SyncReport:
@@ -64,8 +97,7 @@ def do_sync_teams(client: GammaClient) -> SyncReport:
 def do_sync_games(client: GammaClient, leagues: Iterable[League], *, teams: bool = False) -> SyncReport:
     """Games (and, with `teams`, teams first) of these leagues; then the announcement."""
     report = SyncReport()
-    for league in leagues:
-        _league_sync(client, league, report if teams else None, report, None, None)
+    _leagues_sync(client, leagues, report if teams else None, report, None, None)
     changes_announce(changed=report.changed_game_ids)
     return report
 
@@ -76,8 +108,8 @@ def do_sync_catalog(
 ) -> dict[str, SyncReport]:
     """Leagues, then teams and games of every followed league (or one); then the announcement."""
     reports = {"leagues": services.leagues_sync(client), "teams": SyncReport(), "games": SyncReport()}
-    for league in services.followed_leagues(league_code):
-        _league_sync(client, league, reports["teams"] if teams else None, reports["games"], now, progress)
+    _leagues_sync(client, services.followed_leagues(league_code), reports["teams"] if teams else None,
+                  reports["games"], now, progress)
     changes_announce(now=now, changed=reports["games"].changed_game_ids)
     return reports
 

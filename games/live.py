@@ -111,10 +111,11 @@ def orientation_check(game: GameLiveState, frame: Mapping[str, Any]) -> str:
     return "unknown"
 
 
+# content_hash = '': the row no longer holds what Gamma sent, so the next games sync parses the event again.
 _UPDATE_SQL = """
 UPDATE {table} AS g SET score_raw = v.score_raw, home_score = v.home_score, away_score = v.away_score,
   period = v.period, elapsed = v.elapsed, live = v.live, ended = v.ended, status = v.status,
-  period_scores = v.period_scores, score_updated_at = now(), updated_at = now()
+  period_scores = v.period_scores, score_updated_at = now(), updated_at = now(), content_hash = ''
 FROM (VALUES {rows}) AS v(id, score_raw, home_score, away_score, period, elapsed, live, ended, status, period_scores)
 WHERE g.id = v.id
 """

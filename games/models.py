@@ -98,6 +98,10 @@ class Game(models.Model):
     vanished_at = models.DateTimeField(null=True, blank=True, help_text="No longer listed upstream")
     upstream_updated_at = models.DateTimeField(null=True, blank=True)
     score_updated_at = models.DateTimeField(null=True, blank=True)
+    content_hash = models.CharField(
+        max_length=32, blank=True,
+        help_text="Digest of the Gamma event(s) this row was last written from; '' = re-parse at the next sync",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

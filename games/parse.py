@@ -369,6 +369,23 @@ def market_parse(
     )
 
 
+def event_identity(raw: Mapping[str, Any]) -> tuple[str, str]:
+    """(id, slug) of an event, normalised as stored; raises BadPayload when either is missing."""
+    gamma_id = raw.get("id")
+    if not isinstance(gamma_id, str | int) or isinstance(gamma_id, bool) or not str(gamma_id).strip():
+        raise BadPayload("event without an id")
+    gamma_id = str(gamma_id).strip()[:30]
+    slug = _text(raw.get("slug"), 255)
+    if not slug:
+        raise BadPayload(f"event {gamma_id} without a slug")
+    return gamma_id, slug
+
+
+def main_slug(slug: str) -> str:
+    """The fixture an event belongs to: a "… - More Markets" sibling's main game, else its own slug."""
+    return slug[: -len(SIBLING_SUFFIX)] if slug.endswith(SIBLING_SUFFIX) else slug
+
+
 def event_parse(
     raw: Mapping[str, Any],
     *,
@@ -378,13 +395,7 @@ def event_parse(
     now: datetime,
 ) -> tuple[GameRow, list[str]]:
     """One Gamma event → a GameRow plus the problems of markets that were skipped (bad ones only)."""
-    gamma_id = raw.get("id")
-    if not isinstance(gamma_id, str | int) or isinstance(gamma_id, bool) or not str(gamma_id).strip():
-        raise BadPayload("event without an id")
-    gamma_id = str(gamma_id).strip()[:30]
-    slug = _text(raw.get("slug"), 255)
-    if not slug:
-        raise BadPayload(f"event {gamma_id} without a slug")
+    gamma_id, slug = event_identity(raw)
     home, away, home_name, away_name = _event_teams(raw, league_code, ordering, teams)
     kickoff = _event_kickoff(raw)
     raw_markets = raw.get("markets") or []
@@ -463,7 +474,7 @@ def event_parse(
             upstream_created_at=rules.timestamp_parse(raw.get("createdAt")),
             upstream_updated_at=rules.timestamp_parse(raw.get("updatedAt")),
             markets=tuple(markets),
-            sibling_of=slug[: -len(SIBLING_SUFFIX)] if slug.endswith(SIBLING_SUFFIX) else "",
+            sibling_of=main_slug(slug) if slug.endswith(SIBLING_SUFFIX) else "",
         ),
         problems,
     )

@@ -467,3 +467,12 @@ def in_token_window(status: str, kickoff: datetime | None, now: datetime, horizo
     if status == "postponed":
         return now - SYNC_LOOKBACK <= kickoff <= now + horizon
     return status == "scheduled" and now - STALE_AFTER <= kickoff <= now + horizon
+
+
+def kickoff_phase(kickoff: datetime | None, now: datetime, horizon: timedelta) -> int:
+    """Which side of each time threshold the parse and the write depend on the kickoff lies
+    (token horizon, kickoff, STALE_AFTER, SYNC_LOOKBACK): a game whose Gamma event is unchanged can still
+    change status or price owner as time passes, and must then be re-parsed."""
+    if kickoff is None:
+        return -1
+    return sum(kickoff <= now - offset for offset in (-horizon, timedelta(0), STALE_AFTER, SYNC_LOOKBACK))

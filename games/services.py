@@ -20,7 +20,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from core import metrics
-from games import parse, rules
+from games import digest, parse, rules
 from games.models import Game, GameProbability, League, Team
 from games.parse import BadPayload, GameRow, NotAGame
 from games.rules import TeamIndex, TeamRef
@@ -146,8 +146,16 @@ TEAM_FIELDS = ("name", "abbreviation", "alias", "record", "logo", "color", "prov
                "upstream_updated_at")
 
 
-def teams_sync(client: GammaClient, league: League) -> SyncReport:
-    """A league's teams from `/teams?league=<code>`, paginated."""
+@dataclasses.dataclass
+class TeamsFetch:
+    """A league's teams as parsed from Gamma, and what was skipped or went wrong fetching them."""
+
+    rows: dict[int, parse.TeamRow]
+    report: SyncReport
+
+
+def teams_fetch(client: GammaClient, league: League) -> TeamsFetch:
+    """`/teams?league=<code>`, paginated (HTTP and parsing only: safe to run ahead in another thread)."""
     report = SyncReport()
     rows: dict[int, parse.TeamRow] = {}
     try:
@@ -165,6 +173,13 @@ def teams_sync(client: GammaClient, league: League) -> SyncReport:
     except UpstreamError as exc:
         report.errors.append(f"teams {league.code}: {exc}")
         log.error("teams of %s: page failed, writing what arrived: %s", league.code, exc)
+    return TeamsFetch(rows, report)
+
+
+def teams_sync(client: GammaClient, league: League, fetched: TeamsFetch | None = None) -> SyncReport:
+    """A league's teams (`fetched` when the caller fetched them ahead): only rows that differ are written."""
+    fetched = fetched or teams_fetch(client, league)
+    report, rows = SyncReport().add(fetched.report), fetched.rows
     if not rows:
         return report
     existing = {
@@ -228,6 +243,28 @@ def _live_values(row: GameRow) -> dict[str, Any]:
     return {f: getattr(row, f) for f in LIVE_FIELDS}
 
 
+def _game_wanted(
+    old: Mapping[str, Any] | None, row: GameRow, league: League, now: datetime, fixture_digest: bytes | None
+) -> dict[str, Any]:
+    """The game's stored values after this row; the live state only when the socket does not own it. The
+    content hash is kept only when the row then holds exactly what Gamma sent, else '' (parse next time)."""
+    wanted = _game_values(row, league)
+    wanted["content_hash"] = ""
+    if _socket_owns(old, row, now):
+        return wanted
+    if fixture_digest is not None:
+        wanted["content_hash"] = digest.stored_form(fixture_digest, row.kickoff, now, TOKEN_HORIZON)
+    wanted.update(_live_values(row))
+    wanted["period_scores"] = rules.period_scores_update(
+        (old or {}).get("period_scores") or {},
+        previous_period=(old or {}).get("period", ""),
+        previous_score=((old or {}).get("home_score"), (old or {}).get("away_score")),
+        period=row.period,
+        score=(row.home_score, row.away_score),
+    )
+    return wanted
+
+
 def _socket_owns(existing: Mapping[str, Any] | None, row: GameRow, now: datetime) -> bool:
     """Keep the socket's fresher live state unless Gamma reports a terminal status."""
     if existing is None or existing.get("score_updated_at") is None:
@@ -280,15 +317,21 @@ def rows_upsert(model: type[models.Model], key: str, rows: Sequence[Mapping[str,
         return dict(cursor.fetchall())
 
 
-def games_upsert(rows: Sequence[GameRow], league: League, now: datetime, report: SyncReport) -> None:
-    """Write one batch of parsed games with their markets and outcomes: one transaction, ≤ 9 queries."""
+def games_upsert(
+    rows: Sequence[GameRow], league: League, now: datetime, report: SyncReport,
+    digests: Mapping[str, bytes] | None = None,
+) -> None:
+    """Write one batch of parsed games with their markets and outcomes: one transaction, ≤ 9 queries.
+    `digests` (by event id, digest.fixture_digests) are recorded with the games whose row then holds
+    exactly what Gamma sent."""
     if not rows:
         return
+    digests = digests or {}
     by_id = {row.gamma_id: row for row in rows}
     existing_games: dict[str, dict[str, Any]] = {}
     slug_owner: dict[str, str] = {}
     for game in Game.objects.filter(Q(gamma_id__in=list(by_id)) | Q(slug__in=[r.slug for r in rows])).values(
-        "pk", "gamma_id", "score_updated_at", "period_scores", *GAME_FIELDS, *LIVE_FIELDS
+        "pk", "gamma_id", "score_updated_at", "period_scores", "content_hash", *GAME_FIELDS, *LIVE_FIELDS
     ):
         slug_owner[game["slug"]] = game["gamma_id"]
         if game["gamma_id"] in by_id:
@@ -301,24 +344,17 @@ def games_upsert(rows: Sequence[GameRow], league: League, now: datetime, report:
             del by_id[gamma_id]
             continue
         old = existing_games.get(gamma_id)
-        wanted = _game_values(row, league)
-        if not _socket_owns(old, row, now):
-            wanted.update(_live_values(row))
-            wanted["period_scores"] = rules.period_scores_update(
-                (old or {}).get("period_scores") or {},
-                previous_period=(old or {}).get("period", ""),
-                previous_score=((old or {}).get("home_score"), (old or {}).get("away_score")),
-                period=row.period,
-                score=(row.home_score, row.away_score),
-            )
-        if _changed(old, wanted):
+        wanted = _game_wanted(old, row, league, now, digests.get(gamma_id))
+        changed = _changed(old, {k: v for k, v in wanted.items() if k != "content_hash"})
+        if changed or old["content_hash"] != wanted["content_hash"]:  # type: ignore[index]
             fields = {**(old or {}), **wanted}
             fields.pop("score_updated_at", None)
             fields.pop("pk", None)
             game_writes.append(Game(gamma_id=gamma_id, **{k: v for k, v in fields.items() if k != "gamma_id"}))
-            report.changed_game_ids.add(gamma_id)
         else:
             game_pk[gamma_id] = old["pk"]  # type: ignore[index]
+        if changed:  # a new digest alone changes nothing clients see
+            report.changed_game_ids.add(gamma_id)
     market_rows = {m.condition_id: (gamma_id, m) for gamma_id, row in by_id.items() for m in row.markets}
     outcome_rows = {o.token_id: (m.condition_id, o) for _, m in market_rows.values() for o in m.outcomes}
     existing_markets = rows_select(Market, "condition_id", list(market_rows), ("pk", *MARKET_FIELDS))
@@ -327,7 +363,7 @@ def games_upsert(rows: Sequence[GameRow], league: League, now: datetime, report:
         if game_writes:
             Game.objects.bulk_create(
                 game_writes, batch_size=500, update_conflicts=True, unique_fields=["gamma_id"],
-                update_fields=[*GAME_FIELDS, *LIVE_FIELDS, "period_scores", "updated_at"],
+                update_fields=[*GAME_FIELDS, *LIVE_FIELDS, "period_scores", "content_hash", "updated_at"],
             )
             game_pk.update({g.gamma_id: g.pk for g in game_writes})
         market_writes = []
@@ -411,21 +447,19 @@ def _in_window(row: GameRow, now: datetime) -> bool:
 GAMES_BATCH = 50
 
 
-def games_sync(
-    client: GammaClient, league: League, *, now: datetime | None = None, progress: Progress | None = None
-) -> SyncReport:
-    """Games of one league in the kickoff window (last day … next 7 days, plus live).
+@dataclasses.dataclass
+class EventsFetch:
+    """A league's events as Gamma listed them (first copy of each id), and what went wrong fetching them."""
 
-    All pages are fetched and parsed first (a fixture's "More Markets" sibling may sit on another
-    page), then written in batches of GAMES_BATCH games, one transaction each.
-    """
-    now = now or timezone.now()
+    raws: list[dict[str, Any]]
+    report: SyncReport
+    complete: bool
+
+
+def events_fetch(client: GammaClient, league: League, now: datetime) -> EventsFetch:
+    """Every page of every series of the league (HTTP only: safe to run ahead in another thread)."""
     report = SyncReport()
-    teams = team_index_load(league)
-    if not teams.by_gamma_id:  # a league followed since the last teams sync: teams first, or nothing matches
-        report.errors.extend(teams_sync(client, league).errors)
-        teams = team_index_load(league)
-    rows: dict[str, GameRow] = {}
+    raws: dict[object, dict[str, Any]] = {}
     complete = True
     for series_id in league.series_ids:
         try:
@@ -434,30 +468,82 @@ def games_sync(
                     if not isinstance(raw, dict):
                         report.skip("event", "?", f"not an object: {raw!r:.40}")
                         continue
-                    try:
-                        row, problems = parse.event_parse(
-                            raw, league_code=league.code, ordering=league.ordering, teams=teams, now=now
-                        )
-                    except NotAGame:
-                        report.ignored += 1
-                        continue
-                    except (BadPayload, TypeError, ValueError, AttributeError) as exc:
-                        report.skip("event", raw.get("id"), str(exc))
-                        continue
-                    for problem in problems:
-                        report.skip("market", raw.get("id"), problem)
-                    if _in_window(row, now):
-                        rows.setdefault(row.gamma_id, row)
+                    key = raw.get("id")
+                    raws.setdefault(id(raw) if key is None else str(key).strip(), raw)
         except UpstreamError as exc:
             complete = False
             report.errors.append(f"events {league.code}/{series_id}: {exc}")
             log.error("events of %s: fetch failed, keeping the stored games: %s", league.code, exc)
-    games, orphans = parse.siblings_merge(list(rows.values()))
+    return EventsFetch(list(raws.values()), report, complete)
+
+
+def _unchanged_fixtures(fixtures: Mapping[str, tuple[str, bytes]], now: datetime) -> set[str]:
+    """Slugs of the fixtures whose stored content hash equals their digest now (one query)."""
+    by_id = {gamma_id: (slug, fixture_digest) for slug, (gamma_id, fixture_digest) in fixtures.items()}
+    stored = Game.objects.filter(gamma_id__in=list(by_id)).exclude(content_hash="")
+    return {
+        by_id[gamma_id][0]
+        for gamma_id, content_hash, kickoff in stored.values_list("gamma_id", "content_hash", "kickoff")
+        if content_hash == digest.stored_form(by_id[gamma_id][1], kickoff, now, TOKEN_HORIZON)
+    }
+
+
+def _events_parse(
+    raws: Iterable[dict[str, Any]], league: League, teams: TeamIndex, now: datetime, report: SyncReport
+) -> list[GameRow]:
+    rows: list[GameRow] = []
+    for raw in raws:
+        try:
+            row, problems = parse.event_parse(
+                raw, league_code=league.code, ordering=league.ordering, teams=teams, now=now
+            )
+        except NotAGame:
+            report.ignored += 1
+            continue
+        except (BadPayload, TypeError, ValueError, AttributeError) as exc:
+            report.skip("event", raw.get("id"), str(exc))
+            continue
+        for problem in problems:
+            report.skip("market", raw.get("id"), problem)
+        if _in_window(row, now):
+            rows.append(row)
+    return rows
+
+
+def games_sync(
+    client: GammaClient, league: League, *, now: datetime | None = None, progress: Progress | None = None,
+    fetched: EventsFetch | None = None,
+) -> SyncReport:
+    """Games of one league in the kickoff window (last day … next 7 days, plus live).
+
+    All pages are fetched first (a fixture's "More Markets" sibling may sit on another page; `fetched`
+    when the caller fetched them ahead). A fixture whose events digest to the content hash stored with
+    its game is left alone: no parse, no write. The others are parsed and written in batches of
+    GAMES_BATCH games, one transaction each.
+    """
+    now = now or timezone.now()
+    fetched = fetched or events_fetch(client, league, now)
+    report = SyncReport().add(fetched.report)
+    teams = team_index_load(league)
+    if not teams.by_gamma_id:  # a league followed since the last teams sync: teams first, or nothing matches
+        report.errors.extend(teams_sync(client, league).errors)
+        teams = team_index_load(league)
+    fixtures = digest.fixture_digests(
+        fetched.raws, digest.context_digest(league.code, league.ordering, teams.by_gamma_id.values())
+    )
+    unchanged = _unchanged_fixtures(fixtures, now)
+    changed_raws = [raw for raw in fetched.raws if _fixture_slug(raw) not in unchanged]
+    games, orphans = parse.siblings_merge(_events_parse(changed_raws, league, teams, now, report))
     report.ignored += orphans
+    report.unchanged += len(unchanged)
+    if progress and unchanged:
+        progress(league.code, len(unchanged))
+    digests = dict(fixtures.values())
+    complete = fetched.complete
     for start in range(0, len(games), GAMES_BATCH):
         batch = games[start : start + GAMES_BATCH]
         try:
-            games_upsert(batch, league, now, report)
+            games_upsert(batch, league, now, report, digests)
         except DatabaseError as exc:
             complete = False
             for row in batch:
@@ -465,8 +551,16 @@ def games_sync(
         if progress:
             progress(league.code, len(batch))
     if complete:
-        report.vanished += _vanished_mark(league, {g.gamma_id for g in games}, now)
+        seen = {g.gamma_id for g in games} | {fixtures[slug][0] for slug in unchanged}
+        report.vanished += _vanished_mark(league, seen, now)
     return report
+
+
+def _fixture_slug(raw: Mapping[str, Any]) -> str | None:
+    try:
+        return parse.main_slug(parse.event_identity(raw)[1])
+    except BadPayload:
+        return None
 
 
 def _vanished_mark(league: League, seen: set[str], now: datetime) -> int:
@@ -478,7 +572,8 @@ def _vanished_mark(league: League, seen: set[str], now: datetime) -> int:
         .exclude(status=Game.Status.LIVE)
     )
     pks = list(gone.values_list("pk", flat=True))  # a SELECT first: an idle sync issues no UPDATE
-    return Game.objects.filter(pk__in=pks).update(vanished_at=now) if pks else 0
+    # No content hash: if the game is listed again, unchanged, it is parsed and written back (vanished_at).
+    return Game.objects.filter(pk__in=pks).update(vanished_at=now, content_hash="") if pks else 0
 
 
 def followed_leagues(code: str | None = None) -> list[League]:

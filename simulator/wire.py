@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -12,21 +14,29 @@ except Exception:  # no tz database: a fixed offset is close enough for slug dat
     _EASTERN = timezone(timedelta(hours=-5))
 
 
+# Every /events response renders ~50k timestamps and ~24k string lists, mostly the same few thousand values:
+# memoised, a page costs what a real upstream's would (bytes, not Python formatting).
+_memo = functools.lru_cache(maxsize=1 << 16)
+
+
 def _dt(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
+@_memo
 def iso_micros(ms: int) -> str:
     """``2025-12-29T15:07:07.333949Z`` (listing/creation times carry microseconds)."""
     micros = (ms % 1000) * 1000 + (ms * 7919) % 1000  # stable sub-millisecond digits
     return f"{_dt(ms).strftime('%Y-%m-%dT%H:%M:%S')}.{micros:06d}Z"
 
 
+@_memo
 def iso_seconds(ms: int) -> str:
     """``2026-01-04T20:00:00Z`` (kickoff fields)."""
     return _dt(ms).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@_memo
 def pg_ts(ms: int) -> str:
     """``2026-01-04 20:00:00+00`` (market ``gameStartTime``/``closedTime``)."""
     return _dt(ms).strftime("%Y-%m-%d %H:%M:%S+00")
@@ -42,6 +52,7 @@ def utc_date(ms: int) -> str:
     return _dt(ms).strftime("%Y-%m-%d")
 
 
+@_memo
 def eastern_date(ms: int) -> str:
     """Slug and ``eventDate`` dates are the US-Eastern calendar date of kickoff."""
     return _dt(ms).astimezone(_EASTERN).strftime("%Y-%m-%d")
@@ -54,9 +65,14 @@ def eastern_clock(ms: int) -> str:
     return f"{local.strftime('%B')} {local.day} at {hour}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'} ET"
 
 
-def json_string_list(items: list[str]) -> str:
+def json_string_list(items: Sequence[str]) -> str:
     """Gamma's JSON-encoded string fields use ``", "`` separators: ``'["Over", "Under"]'``."""
-    return json.dumps(items, ensure_ascii=False)
+    return _json_string_list(tuple(items))
+
+
+@_memo
+def _json_string_list(items: tuple[str, ...]) -> str:
+    return json.dumps(list(items), ensure_ascii=False)
 
 
 def price_str(milli: int) -> str:

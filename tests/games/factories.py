@@ -94,3 +94,4 @@ def write_queries(captured: Any) -> list[str]:
     """INSERT/UPDATE/DELETE statements in a CaptureQueriesContext."""
     return [q["sql"] for q in captured.captured_queries
             if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+

@@ -47,7 +47,7 @@ def _stored_counts() -> dict[str, int]:
     }
 
 
-def test_default_day_counts_bounded_queries_and_idle_resync_writes_nothing() -> None:
+def test_default_day_counts_bounded_queries_and_idle_resync_writes_nothing(parsed: list[str]) -> None:
     # The default scenario (~150 fixtures, ~12k tokens), paused so nothing moves between the two syncs.
     with run_simulator(seed=11, extra_args=("--paused", "--new-game-every-s", "0")) as sim:
         state = sim.state()["counts"]
@@ -60,11 +60,29 @@ def test_default_day_counts_bounded_queries_and_idle_resync_writes_nothing() -> 
         # Bounded by leagues and batches, not by the ~18k rows written.
         assert len(cold.captured_queries) <= 200, len(cold.captured_queries)
 
+        parsed.clear()
         with GammaClient(sim.gamma_url) as client, CaptureQueriesContext(connection) as idle:
             again = do_sync_catalog(client)
         assert write_queries(idle) == []
+        assert parsed == []  # every event digests to its game's content hash: none is parsed
         assert again["games"].upserted == 0 and again["games"].unchanged == expected["games"]
         assert again["teams"].upserted == 0 and again["leagues"].upserted == 0
+        # A handful per league (teams, stored hashes, vanished check), none per game.
+        assert len(idle.captured_queries) <= 4 * state["leagues"] + 6, len(idle.captured_queries)
+
+        # One order book moves: only that fixture's events are parsed again; its content hash is rewritten.
+        game = Game.objects.filter(status="scheduled").order_by("kickoff").last()
+        token = Outcome.objects.filter(market__game=game, market__closed=False).first().token_id
+        sim.control("POST", f"/_sim/book/{token}", json={"best_bid": 0.2, "best_ask": 0.3})
+        before = game.content_hash
+        parsed.clear()
+        with GammaClient(sim.gamma_url) as client, CaptureQueriesContext(connection) as moved:
+            do_sync_catalog(client)
+        sibling = httpx.get(f"{sim.gamma_url}/events/slug/{game.slug}-more-markets", timeout=30)
+        fixture = {game.gamma_id} | ({str(sibling.json()["id"])} if sibling.status_code == 200 else set())
+        assert sorted(parsed) == sorted(fixture)
+        assert write_queries(moved)
+        assert Game.objects.get(pk=game.pk).content_hash not in ("", before)
 
     # Every non-closed market's tokens of live games and games within 48 h are in the stream's token set
     # (postponed ones too: their markets stay open and trade).

@@ -1,0 +1,76 @@
+"""Content digests of Gamma events, so that a fixture whose events are what they were at its last write is
+neither parsed nor written again (games.services.games_sync).
+
+A fixture's digest covers the raw JSON of its main event and of its "More Markets" siblings (every market,
+price, line, status, team name and score inside them), what else the parse reads (league code and
+ordering, the league's teams), the code that turns events into rows, and the kickoff's side of the time
+thresholds the parse depends on (rules.kickoff_phase). Key order counts: an upstream that reorders keys
+only costs a re-parse.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from games import parse, rules
+from games.parse import BadPayload
+from games.rules import TeamRef
+
+HEX_CHARS = 32  # Game.content_hash max_length
+
+
+def _code_digest() -> bytes:
+    """The modules that map events to stored rows: a deploy that changes them re-parses every game once."""
+    here = Path(__file__).parent
+    digest = hashlib.sha256()
+    for name in ("parse.py", "rules.py", "services.py", "digest.py"):
+        digest.update((here / name).read_bytes())
+    return digest.digest()
+
+
+CODE = _code_digest()
+
+
+def context_digest(league_code: str, ordering: str, teams: Iterable[TeamRef]) -> bytes:
+    """Everything besides the events that the parse of a league's events reads."""
+    digest = hashlib.sha256(CODE)
+    refs = sorted((t.pk, t.gamma_id, t.name, t.abbreviation, t.alias) for t in teams)
+    digest.update(orjson.dumps([league_code, ordering, refs]))
+    return digest.digest()
+
+
+def fixture_digests(raws: Sequence[Mapping[str, Any]], context: bytes) -> dict[str, tuple[str, bytes]]:
+    """{fixture slug: (main event id, digest of the main event and its siblings)} for every fixture whose
+    main event is among `raws` (events without a usable id or slug get none: they are always parsed)."""
+    mains: dict[str, str] = {}  # fixture slug → main event id
+    members: dict[str, list[tuple[str, bytes]]] = {}
+    for raw in raws:
+        try:
+            gamma_id, slug = parse.event_identity(raw)
+            body = orjson.dumps(raw)
+        except (BadPayload, TypeError, orjson.JSONEncodeError):
+            continue
+        fixture = parse.main_slug(slug)
+        if fixture == slug:
+            mains.setdefault(slug, gamma_id)
+        members.setdefault(fixture, []).append((gamma_id, body))
+    result: dict[str, tuple[str, bytes]] = {}
+    for slug, gamma_id in mains.items():
+        digest = hashlib.sha256(context)
+        for _, body in sorted(members[slug]):  # by event id: page order does not matter
+            digest.update(len(body).to_bytes(8, "big"))
+            digest.update(body)
+        result[slug] = (gamma_id, digest.digest())
+    return result
+
+
+def stored_form(digest: bytes, kickoff: datetime | None, now: datetime, horizon: timedelta) -> str:
+    """The value kept in Game.content_hash: the fixture digest bound to the kickoff's time phase."""
+    phase = rules.kickoff_phase(kickoff, now, horizon)
+    return hashlib.sha256(digest + phase.to_bytes(1, "big", signed=True)).hexdigest()[:HEX_CHARS]
