@@ -6,6 +6,7 @@ league's `/sports.ordering`, the market type from `sportsMarketType`, status fro
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,17 +37,19 @@ def json_list(value: Any) -> list[Any]:
 
 
 def float_or_none(value: Any) -> float | None:
-    """Numbers arrive as numbers or decimal strings; '' and garbage mean unknown."""
+    """Numbers arrive as numbers or decimal strings; '', NaN, infinities and garbage mean unknown."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
+        number = float(value)
+    elif isinstance(value, str) and value.strip():
         try:
-            return float(value.strip()) if value.strip() else None
+            number = float(value.strip())
         except ValueError:
             return None
-    return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def bool_or(value: Any, default: bool) -> bool:
