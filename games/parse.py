@@ -7,6 +7,7 @@ service skips (and counts) that one item and keeps the rest.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -167,6 +168,11 @@ def _int_or_none(value: Any) -> int | None:
 
 def _price(value: Any) -> Decimal | None:
     """A 0..1 price rounded to the column's 4 decimals (Gamma sends up to 40 digits)."""
+    return _price_of(value) if isinstance(value, str | int | float) else None
+
+
+@functools.lru_cache(maxsize=8192, typed=True)  # a day's ~36k prices take a few hundred distinct values
+def _price_of(value: str | int | float) -> Decimal | None:
     number = rules.float_or_none(value)
     if number is None or not 0 <= number <= 1:
         return None

@@ -6,6 +6,7 @@ league's `/sports.ordering`, the market type from `sportsMarketType`, status fro
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -133,6 +134,7 @@ class TeamRef:
     alias: str
 
 
+@functools.lru_cache(maxsize=4096)  # team names and outcome labels repeat across thousands of markets
 def _norm(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", (text or "").lower()).strip()
 

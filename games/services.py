@@ -368,8 +368,13 @@ def games_upsert(
             report.changed_game_ids.add(gamma_id)
     market_rows = {m.condition_id: (gamma_id, m) for gamma_id, row in by_id.items() for m in row.markets}
     outcome_rows = {o.token_id: (m.condition_id, o) for _, m in market_rows.values() for o in m.outcomes}
-    existing_markets = rows_select(Market, "condition_id", list(market_rows), ("pk", *MARKET_FIELDS))
-    existing_outcomes = rows_select(Outcome, "token_id", list(outcome_rows), ("pk", *OUTCOME_FIELDS, *PRICE_FIELDS))
+    # A game not stored before has no markets yet (they are written with it): nothing to compare on a cold sync.
+    stored = [cid for cid, (gamma_id, _) in market_rows.items() if gamma_id in existing_games]
+    existing_markets = rows_select(Market, "condition_id", stored, ("pk", *MARKET_FIELDS))
+    existing_outcomes = rows_select(
+        Outcome, "token_id", [t for t, (cid, _) in outcome_rows.items() if cid in existing_markets],
+        ("pk", *OUTCOME_FIELDS, *PRICE_FIELDS),
+    )
     with transaction.atomic():
         if game_writes:
             Game.objects.bulk_create(
@@ -488,15 +493,27 @@ def events_fetch(client: GammaClient, league: League, now: datetime) -> EventsFe
     return EventsFetch(list(raws.values()), report, complete)
 
 
-def _unchanged_fixtures(fixtures: Mapping[str, tuple[str, bytes]], now: datetime) -> set[str]:
-    """Slugs of the fixtures whose stored content hash equals their digest now (one query)."""
+def _stored_state(
+    league: League, fixtures: Mapping[str, tuple[str, bytes]], now: datetime
+) -> tuple[set[str], dict[str, int]]:
+    """One query for what the sync needs to know before writing: the slugs of the fixtures whose stored
+    content hash equals their digest now, and the league's listed games in the window that may vanish
+    ({event id: pk}; live games never do)."""
     by_id = {gamma_id: (slug, fixture_digest) for slug, (gamma_id, fixture_digest) in fixtures.items()}
-    stored = Game.objects.filter(gamma_id__in=list(by_id)).exclude(content_hash="")
-    return {
-        by_id[gamma_id][0]
-        for gamma_id, content_hash, kickoff in stored.values_list("gamma_id", "content_hash", "kickoff")
-        if content_hash == digest.stored_form(by_id[gamma_id][1], kickoff, now, TOKEN_HORIZON)
-    }
+    window = Q(league=league, vanished_at__isnull=True, kickoff__gte=now - LOOKBACK, kickoff__lte=now + LOOKAHEAD)
+    unchanged: set[str] = set()
+    listed: dict[str, int] = {}
+    for pk, gamma_id, content_hash, kickoff, league_id, vanished_at, status in Game.objects.filter(
+        Q(gamma_id__in=list(by_id)) | window
+    ).values_list("pk", "gamma_id", "content_hash", "kickoff", "league_id", "vanished_at", "status"):
+        if content_hash and gamma_id in by_id and content_hash == digest.stored_form(
+            by_id[gamma_id][1], kickoff, now, TOKEN_HORIZON
+        ):
+            unchanged.add(by_id[gamma_id][0])
+        if (league_id == league.pk and vanished_at is None and status != Game.Status.LIVE
+                and kickoff is not None and now - LOOKBACK <= kickoff <= now + LOOKAHEAD):
+            listed[gamma_id] = pk
+    return unchanged, listed
 
 
 def _events_parse(
@@ -542,7 +559,7 @@ def games_sync(
     fixtures = digest.fixture_digests(
         fetched.raws, digest.context_digest(league.code, league.ordering, teams.by_gamma_id.values())
     )
-    unchanged = _unchanged_fixtures(fixtures, now)
+    unchanged, listed = _stored_state(league, fixtures, now)
     changed_raws = [raw for raw in fetched.raws if _fixture_slug(raw) not in unchanged]
     games, orphans = parse.siblings_merge(_events_parse(changed_raws, league, teams, now, report))
     report.ignored += orphans
@@ -563,7 +580,7 @@ def games_sync(
             progress(league.code, len(batch))
     if complete:
         seen = {g.gamma_id for g in games} | {fixtures[slug][0] for slug in unchanged}
-        report.vanished += _vanished_mark(league, seen, now)
+        report.vanished += _vanished_mark([pk for gamma_id, pk in listed.items() if gamma_id not in seen], now)
     return report
 
 
@@ -574,16 +591,9 @@ def _fixture_slug(raw: Mapping[str, Any]) -> str | None:
         return None
 
 
-def _vanished_mark(league: League, seen: set[str], now: datetime) -> int:
-    """Games in the window that upstream no longer lists: marked, never deleted."""
-    gone = (
-        Game.objects.filter(league=league, vanished_at__isnull=True, kickoff__gte=now - LOOKBACK,
-                            kickoff__lte=now + LOOKAHEAD)
-        .exclude(gamma_id__in=list(seen))
-        .exclude(status=Game.Status.LIVE)
-    )
-    pks = list(gone.values_list("pk", flat=True))  # a SELECT first: an idle sync issues no UPDATE
-    # No content hash: if the game is listed again, unchanged, it is parsed and written back (vanished_at).
+def _vanished_mark(pks: list[int], now: datetime) -> int:
+    """Games in the window that upstream no longer lists: marked, never deleted (no UPDATE when none).
+    No content hash: if the game is listed again, unchanged, it is parsed and written back (vanished_at)."""
     return Game.objects.filter(pk__in=pks).update(vanished_at=now, content_hash="") if pks else 0
 
 

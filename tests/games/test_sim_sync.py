@@ -14,6 +14,7 @@ from games.models import Game, League, Team
 from games.upstream import GammaClient
 from markets.models import Market, Outcome
 from markets.tokenset import token_set_read
+from readmodels.gameviews import game_view_from_instance, game_views_load, game_views_queryset
 from simulator.testing import run_simulator
 from tests.games.factories import write_queries
 
@@ -106,6 +107,10 @@ def test_orientation_matches_the_simulated_teams() -> None:
             assert moneyline, game.slug
             team_ids = {o.team_id for m in moneyline for o in m.outcomes.all() if o.team_id}
             assert team_ids == {game.home_team_id, game.away_team_id}
+    # The announcement's plain-values loader builds the same views as the model-instance path.
+    from_instances = {g.gamma_id: game_view_from_instance(g) for g in game_views_queryset()}
+    assert game_views_load() == from_instances
+    assert list(game_views_load()) == list(from_instances)  # same (kickoff, id) order
 
 
 def test_http_faults_and_timeouts_are_survived_and_last_good_data_kept() -> None:
