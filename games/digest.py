@@ -10,8 +10,9 @@ only costs a re-parse.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,11 +46,18 @@ def context_digest(league_code: str, ordering: str, teams: Iterable[TeamRef]) ->
     return digest.digest()
 
 
-def fixture_digests(raws: Sequence[Mapping[str, Any]], context: bytes) -> dict[str, tuple[str, bytes]]:
-    """{fixture slug: (main event id, digest of the main event and its siblings)} for every fixture whose
-    main event is among `raws` (events without a usable id or slug get none: they are always parsed)."""
-    mains: dict[str, str] = {}  # fixture slug → main event id
-    members: dict[str, list[tuple[str, bytes]]] = {}
+@dataclasses.dataclass(frozen=True, slots=True)
+class EventDigest:
+    gamma_id: str
+    fixture: str  # slug of the fixture's main event
+    main: bool
+    digest: bytes
+
+
+def event_digests(raws: Iterable[Mapping[str, Any]]) -> list[EventDigest]:
+    """Each event's own digest (no DB, so it runs in the fetching thread). Events without a usable id or
+    slug get none: they are always parsed."""
+    result = []
     for raw in raws:
         try:
             gamma_id, slug = parse.event_identity(raw)
@@ -57,15 +65,24 @@ def fixture_digests(raws: Sequence[Mapping[str, Any]], context: bytes) -> dict[s
         except (BadPayload, TypeError, orjson.JSONEncodeError):
             continue
         fixture = parse.main_slug(slug)
-        if fixture == slug:
-            mains.setdefault(slug, gamma_id)
-        members.setdefault(fixture, []).append((gamma_id, body))
+        result.append(EventDigest(gamma_id, fixture, fixture == slug, hashlib.sha256(body).digest()))
+    return result
+
+
+def fixture_digests(events: Iterable[EventDigest], context: bytes) -> dict[str, tuple[str, bytes]]:
+    """{fixture slug: (main event id, digest of the main event and its siblings in this context)} for every
+    fixture whose main event is among `events`."""
+    mains: dict[str, str] = {}
+    members: dict[str, list[tuple[str, bytes]]] = {}
+    for event in events:
+        if event.main:
+            mains.setdefault(event.fixture, event.gamma_id)
+        members.setdefault(event.fixture, []).append((event.gamma_id, event.digest))
     result: dict[str, tuple[str, bytes]] = {}
     for slug, gamma_id in mains.items():
         digest = hashlib.sha256(context)
-        for _, body in sorted(members[slug]):  # by event id: page order does not matter
-            digest.update(len(body).to_bytes(8, "big"))
-            digest.update(body)
+        for _, member in sorted(members[slug]):  # by event id: page order does not matter
+            digest.update(member)
         result[slug] = (gamma_id, digest.digest())
     return result
 

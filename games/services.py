@@ -465,15 +465,17 @@ GAMES_BATCH = 50
 
 @dataclasses.dataclass
 class EventsFetch:
-    """A league's events as Gamma listed them (first copy of each id), and what went wrong fetching them."""
+    """A league's events as Gamma listed them (first copy of each id) with their digests, and what went
+    wrong fetching them."""
 
     raws: list[dict[str, Any]]
+    digests: list[digest.EventDigest]
     report: SyncReport
     complete: bool
 
 
 def events_fetch(client: GammaClient, league: League, now: datetime) -> EventsFetch:
-    """Every page of every series of the league (HTTP only: safe to run ahead in another thread)."""
+    """Every page of every series of the league, digested (no DB: safe to run ahead in another thread)."""
     report = SyncReport()
     raws: dict[object, dict[str, Any]] = {}
     complete = True
@@ -490,7 +492,7 @@ def events_fetch(client: GammaClient, league: League, now: datetime) -> EventsFe
             complete = False
             report.errors.append(f"events {league.code}/{series_id}: {exc}")
             log.error("events of %s: fetch failed, keeping the stored games: %s", league.code, exc)
-    return EventsFetch(list(raws.values()), report, complete)
+    return EventsFetch(list(raws.values()), digest.event_digests(raws.values()), report, complete)
 
 
 def _stored_state(
@@ -557,7 +559,7 @@ def games_sync(
         report.errors.extend(teams_sync(client, league).errors)
         teams = team_index_load(league)
     fixtures = digest.fixture_digests(
-        fetched.raws, digest.context_digest(league.code, league.ordering, teams.by_gamma_id.values())
+        fetched.digests, digest.context_digest(league.code, league.ordering, teams.by_gamma_id.values())
     )
     unchanged, listed = _stored_state(league, fixtures, now)
     changed_raws = [raw for raw in fetched.raws if _fixture_slug(raw) not in unchanged]

@@ -39,6 +39,10 @@ def _sync(league: League, events: list[dict[str, Any]], now: datetime = NOW) -> 
         return services.games_sync(client, league, now=now)
 
 
+def _fixtures(raws: list[dict[str, Any]], context: bytes) -> dict[str, tuple[str, bytes]]:
+    return digest.fixture_digests(digest.event_digests(raws), context)
+
+
 def _events() -> list[dict[str, Any]]:
     return [event_raw("nba", LAL, BOS, FAR), event_raw("nba", NYK, BOS, FAR + timedelta(hours=3))]
 
@@ -94,24 +98,24 @@ def test_any_change_in_an_event_changes_its_digest(change: str) -> None:
         other["markets"].append(market_raw("Lakers vs. Celtics: O/U 230.5", ["Over", "Under"], ["0.5", "0.5"],
                                            smt="totals", line=230.5))
     context = digest.context_digest("nba", "away", [])
-    assert digest.fixture_digests([event], context) != digest.fixture_digests([other], context)
-    assert digest.fixture_digests([event], context) == digest.fixture_digests([copy.deepcopy(event)], context)
+    assert _fixtures([event], context) != _fixtures([other], context)
+    assert _fixtures([event], context) == _fixtures([copy.deepcopy(event)], context)
 
 
 def test_the_digest_covers_siblings_and_the_league_context() -> None:
     main = event_raw("nba", LAL, BOS, FAR)
     sibling = event_raw("nba", LAL, BOS, FAR, slug=main["slug"] + "-more-markets")
     context = digest.context_digest("nba", "away", [])
-    both = digest.fixture_digests([main, sibling], context)
+    both = _fixtures([main, sibling], context)
     assert list(both) == [main["slug"]] and both[main["slug"]][0] == main["id"]
-    assert digest.fixture_digests([sibling, main], context) == both  # page order does not matter
-    assert digest.fixture_digests([main], context) != both
+    assert _fixtures([sibling, main], context) == both  # page order does not matter
+    assert _fixtures([main], context) != both
     moved = copy.deepcopy(sibling)
     moved["markets"][1]["line"] = 210.5
-    assert digest.fixture_digests([main, moved], context) != both
+    assert _fixtures([main, moved], context) != both
     renamed = [TeamRef(1, 1, "Los Angeles Lakers", "lal", "LA")]
-    assert digest.fixture_digests([main, sibling], digest.context_digest("nba", "away", renamed)) != both
-    assert digest.fixture_digests([main, sibling], digest.context_digest("nba", "home", [])) != both
+    assert _fixtures([main, sibling], digest.context_digest("nba", "away", renamed)) != both
+    assert _fixtures([main, sibling], digest.context_digest("nba", "home", [])) != both
 
 
 def test_a_changed_sibling_reparses_its_fixture(nba: League, parsed: list[str]) -> None:
