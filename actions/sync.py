@@ -30,7 +30,7 @@ from markets.tokenset import token_set_version
 
 log = logging.getLogger(__name__)
 LOCK_TIMEOUT_S = 600
-FETCH_AHEAD = 2  # leagues whose events are being fetched while one is written
+FETCH_AHEAD = 3  # leagues whose teams and events are being fetched while one is written
 T = TypeVar("T")
 R = TypeVar("R")
 

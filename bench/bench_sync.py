@@ -27,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -132,7 +133,7 @@ def _run(port: int, repeat: int) -> None:
 
     sync_actions.changes_announce = timed_refresh  # the announcement's share of the sync time
 
-    def sync() -> tuple[float, float, int, int, float]:
+    def sync(now: datetime) -> tuple[float, float, int, int, float]:
         TimedClient.http_s = 0.0
         publish["s"] = 0.0
         queries: list[str] = []
@@ -143,7 +144,7 @@ def _run(port: int, repeat: int) -> None:
 
         with TimedClient(gamma) as client, connection.execute_wrapper(count):
             started = time.perf_counter()
-            sync_actions.do_sync_catalog(client)
+            sync_actions.do_sync_catalog(client, now=now)
             elapsed = time.perf_counter() - started
         writes = sum(sql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")) for sql in queries)
         return elapsed, TimedClient.http_s, len(queries), writes, publish["s"]
@@ -156,8 +157,9 @@ def _run(port: int, repeat: int) -> None:
     colds, idles, anchors, fetches = [], [], [], []
     for _ in range(repeat):
         truncate()
-        cold = sync()
-        idle = sync()
+        now = datetime.now(UTC)  # one instant for both: time alone can change a game (its kickoff phase)
+        cold = sync(now)
+        idle = sync(now)
         anchor = _copy_anchor(connection, tables)
         colds.append(cold)
         idles.append(idle)

@@ -36,8 +36,10 @@ LOOKAHEAD = timedelta(days=7)
 TOKEN_HORIZON = timedelta(hours=48)
 # The sports socket owns the live state while it is fresh; Gamma's copy lags behind it.
 SOCKET_PRIORITY = timedelta(minutes=10)
+# Within the endpoints' page caps (/teams: 99; /events: at least the 200 the original pages with), so a
+# shorter page is the last and no empty page is fetched to find the end.
 EVENTS_PAGE = 100
-TEAMS_PAGE = 500  # clamped upstream (99 live); pagination copes
+TEAMS_PAGE = 99
 
 Progress = Callable[[str, int], None]
 
@@ -161,7 +163,7 @@ def teams_fetch(client: GammaClient, league: League) -> TeamsFetch:
     report = SyncReport()
     rows: dict[int, parse.TeamRow] = {}
     try:
-        for page in client.pages("/teams", {"league": league.code}, limit=TEAMS_PAGE):
+        for page in client.pages("/teams", {"league": league.code}, limit=TEAMS_PAGE, honoured=True):
             for raw in page:
                 if not isinstance(raw, dict):
                     report.skip("team", "?", f"not an object: {raw!r:.40}")
@@ -481,7 +483,8 @@ def events_fetch(client: GammaClient, league: League, now: datetime) -> EventsFe
     complete = True
     for series_id in league.series_ids:
         try:
-            for page in client.pages("/events", _events_params(series_id, now), limit=EVENTS_PAGE, max_pages=100):
+            for page in client.pages("/events", _events_params(series_id, now), limit=EVENTS_PAGE, max_pages=100,
+                                     honoured=True):
                 for raw in page:
                     if not isinstance(raw, dict):
                         report.skip("event", "?", f"not an object: {raw!r:.40}")

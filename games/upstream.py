@@ -156,10 +156,12 @@ class GammaClient:
         return rows_of(self.get_json(path, params))
 
     def pages(
-        self, path: str, params: Mapping[str, Any], *, limit: int, max_pages: int = 50
+        self, path: str, params: Mapping[str, Any], *, limit: int, max_pages: int = 50, honoured: bool = False
     ) -> Iterator[list[Any]]:
         """Offset pagination that survives silent limit clamping: stop on an empty page, a page shorter
-        than the longest seen, or a page that repeats the previous one (offset ignored)."""
+        than the longest seen, or a page that repeats the previous one (offset ignored). With `honoured`
+        (the limit is within the endpoint's known page cap), a page shorter than the limit is the last:
+        no empty page is asked for."""
         offset = 0
         longest = 0
         previous_ids: list[Any] | None = None
@@ -173,7 +175,7 @@ class GammaClient:
             yield page
             previous_ids = ids
             longest = max(longest, len(page))
-            if len(page) < longest or len(page) < min(limit, 20):
+            if len(page) < longest or len(page) < min(limit, 20) or (honoured and len(page) < limit):
                 return
             offset += len(page)
         log.warning("gamma GET %s: pagination stopped after %d pages", path, max_pages)
