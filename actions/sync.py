@@ -76,9 +76,12 @@ def _leagues_sync(client: GammaClient, leagues: Iterable[League], teams: SyncRep
             if not mine:
                 log.info("games sync of %s already running elsewhere", league.code)
                 continue
-            if teams is not None:
-                teams.add(services.teams_sync(client, league, fetched_teams))
-            games.add(services.games_sync(client, league, now=now, progress=progress, fetched=fetched_events))
+            index = None
+            if teams is not None and fetched_teams is not None:
+                report, index = services.teams_write(league, fetched_teams)
+                teams.add(report)
+            games.add(services.games_sync(client, league, now=now, progress=progress, fetched=fetched_events,
+                                          teams=index))
 
 
 def do_sync_leagues(client: GammaClient) -> SyncReport:

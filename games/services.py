@@ -180,16 +180,19 @@ def teams_fetch(client: GammaClient, league: League) -> TeamsFetch:
     return TeamsFetch(rows, report)
 
 
-def teams_sync(client: GammaClient, league: League, fetched: TeamsFetch | None = None) -> SyncReport:
-    """A league's teams (`fetched` when the caller fetched them ahead): only rows that differ are written."""
-    fetched = fetched or teams_fetch(client, league)
+def teams_sync(client: GammaClient, league: League) -> SyncReport:
+    """A league's teams: only rows that differ are written."""
+    return teams_write(league, teams_fetch(client, league))[0]
+
+
+def teams_write(league: League, fetched: TeamsFetch) -> tuple[SyncReport, TeamIndex | None]:
+    """Write the fetched teams that differ from the stored ones; with the league's team index when nothing
+    was written (read by the same query, in team_index_load's order), else None (load it after)."""
     report, rows = SyncReport().add(fetched.report), fetched.rows
     if not rows:
-        return report
-    existing = {
-        t["gamma_id"]: t
-        for t in Team.objects.filter(gamma_id__in=list(rows)).values("gamma_id", "league_id", *TEAM_FIELDS)
-    }
+        return report, None
+    stored = Team.objects.filter(Q(gamma_id__in=list(rows)) | Q(league=league)).order_by("name", "pk")
+    existing = {t["gamma_id"]: t for t in stored.values("pk", "gamma_id", "league_id", *TEAM_FIELDS)}
     writes = []
     for gamma_id, row in rows.items():
         wanted = {"gamma_id": gamma_id, "league_id": league.pk, **{f: getattr(row, f) for f in TEAM_FIELDS}}
@@ -205,13 +208,18 @@ def teams_sync(client: GammaClient, league: League, fetched: TeamsFetch | None =
             )
     report.upserted += len(writes)
     metrics.INGEST_UPSERTS.labels("team").inc(len(writes))
-    return report
+    if writes:
+        return report, None
+    return report, TeamIndex(
+        TeamRef(t["pk"], t["gamma_id"], t["name"], t["abbreviation"], t["alias"])
+        for t in existing.values() if t["league_id"] == league.pk
+    )
 
 
 def team_index_load(league: League) -> TeamIndex:
     return TeamIndex(
         TeamRef(pk, gid, name, abbr, alias)
-        for pk, gid, name, abbr, alias in Team.objects.filter(league=league).values_list(
+        for pk, gid, name, abbr, alias in Team.objects.filter(league=league).order_by("name", "pk").values_list(
             "pk", "gamma_id", "name", "abbreviation", "alias"
         )
     )
@@ -545,19 +553,19 @@ def _events_parse(
 
 def games_sync(
     client: GammaClient, league: League, *, now: datetime | None = None, progress: Progress | None = None,
-    fetched: EventsFetch | None = None,
+    fetched: EventsFetch | None = None, teams: TeamIndex | None = None,
 ) -> SyncReport:
     """Games of one league in the kickoff window (last day … next 7 days, plus live).
 
     All pages are fetched first (a fixture's "More Markets" sibling may sit on another page; `fetched`
-    when the caller fetched them ahead). A fixture whose events digest to the content hash stored with
-    its game is left alone: no parse, no write. The others are parsed and written in batches of
-    GAMES_BATCH games, one transaction each.
+    when the caller fetched them ahead, `teams` when it has the league's team index). A fixture whose
+    events digest to the content hash stored with its game is left alone: no parse, no write. The others
+    are parsed and written in batches of GAMES_BATCH games, one transaction each.
     """
     now = now or timezone.now()
     fetched = fetched or events_fetch(client, league, now)
     report = SyncReport().add(fetched.report)
-    teams = team_index_load(league)
+    teams = team_index_load(league) if teams is None else teams
     if not teams.by_gamma_id:  # a league followed since the last teams sync: teams first, or nothing matches
         report.errors.extend(teams_sync(client, league).errors)
         teams = team_index_load(league)
