@@ -5,7 +5,8 @@ All targets serve the SAME response bytes (the listing rendered from a seeded da
 
   listing        the real application (mevu.asgi:application) on one daphne process: warm hits are
                  answered by the ASGI fast path (api/fastpath.py)
-  listing_quiet  the same with LOG_LEVEL=WARNING: diagnostic (what logging still costs)
+  listing_daphne the same application on plain daphne (no gc.freeze, Twisted's own header writes):
+                 diagnostic, what the production server's two tweaks (ops/httpserver.py) are worth
   chain          a trivial (sync) Django view returning those bytes, served by THIS project's full chain:
                  mevu.asgi:application (outer ASGI middlewares, settings.MIDDLEWARE) with a URLconf that
                  adds the view, on one daphne process
@@ -16,6 +17,9 @@ All targets serve the SAME response bytes (the listing rendered from a seeded da
   bare_asgi      a bare ASGI app returning those bytes on one daphne process
   nginx_static   nginx (1 worker) serving the bytes as a static file
   microcache     the listing through an nginx (1 worker) microcache in front of the `listing` daphne
+
+Every daphne runs with production flags (`-v 0 --proxy-headers`, as ops/supervisor.py starts them);
+`listing` and `chain` on the production server (`python -m ops.httpserver`), the anchors on plain daphne.
 
 Ratios (faster of sync/async on each Django side):
   listing / bare_asgi          target >= 0.8 (the fast path costs little beyond daphne itself)
@@ -60,7 +64,7 @@ REPO = Path(__file__).resolve().parent.parent
 LISTING = "/api/games/frontend"
 TRIVIAL = "/api/bench/trivial"  # the trivial views (sync; "-async" for the `async def` one)
 CONNECTIONS = 32
-TARGETS = ("chain", "chain_async", "bare_django", "bare_django_async", "bare_asgi", "listing", "listing_quiet",
+TARGETS = ("chain", "chain_async", "bare_django", "bare_django_async", "bare_asgi", "listing", "listing_daphne",
            "nginx_static", "microcache")
 THREADS = 2
 
@@ -445,9 +449,8 @@ def measure(
     ports = {name: free_port() for name in TARGETS}
     ports["listing"] = int(urlsplit(listing_url).port or 0)
     pids = {"listing": listing_pid}
-    pids["listing_quiet"] = children.start(
-        "listing_quiet", daphne(ports["listing_quiet"], "mevu.asgi:application", PRODUCTION_SERVER),
-        {**env, "LOG_LEVEL": "WARNING"})
+    pids["listing_daphne"] = children.start(
+        "listing_daphne", daphne(ports["listing_daphne"], "mevu.asgi:application"), env)
     pids["chain"] = pids["chain_async"] = children.start(
         "chain", daphne(ports["chain"], "bench.bench_listing:project_chain_app", PRODUCTION_SERVER), env)
     bare = bare_django_project(tmp)
@@ -525,6 +528,8 @@ def report(args: argparse.Namespace, results: dict[str, dict[str, float]], cpu_p
     for label, value, by_cpu, target in ratios:
         cpu_text = "—" if by_cpu is None else f"{by_cpu:.2f}"
         print(f"| {label} | {value:.2f} | {cpu_text} | >= {target} | {_verdict(value, target)} |")
+    print(f"diagnostic: listing on plain daphne / bare ASGI = {rps['listing_daphne'] / rps['bare_asgi']:.2f} "
+          f"(by CPU per request {cpu['bare_asgi'] / cpu['listing_daphne']:.2f})")
     print(f"\nserver CPU per listing hit: {cpu_per_hit * 1e6:.0f} us (listing process CPU / requests served)")
     print(f"listing builds during the measurements: {builds}")
     failed = [label for label, value, _, target in ratios if value < target]
