@@ -1,5 +1,5 @@
-"""ops.httpserver writes a response's status line and headers in one buffer: the bytes on the wire are
-exactly daphne's."""
+"""ops.httpserver writes a response's status line and headers in one buffer (the bytes on the wire are
+exactly daphne's) and freezes its start-up heap out of the garbage collector."""
 
 from __future__ import annotations
 
@@ -37,6 +37,22 @@ def test_the_production_server_sends_daphnes_bytes(path: str) -> None:
         if path == "/headers":
             assert b"Set-Cookie: a=1\r\nSet-Cookie: b=2\r\n" in production
             assert b"Transfer-Encoding: chunked" in production
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def test_the_production_server_freezes_its_start_up_heap() -> None:
+    ports = {"daphne": free_port(), "ops.httpserver": free_port()}
+    servers = [Server(f"gc-{module}", [sys.executable, "-m", module, "-v", "0", "-b", "127.0.0.1", "-p",
+                                       str(port), "tests.scaling.echo_app:application"])
+               for module, port in ports.items()]
+    try:
+        frozen = {}
+        for module, port in ports.items():
+            wait_port(port, 30)
+            frozen[module] = int(raw_get(port, "/gc-frozen").split(b"\r\n\r\n", 1)[1])
+        assert frozen["daphne"] == 0 and frozen["ops.httpserver"] > 10_000
     finally:
         for server in servers:
             server.stop()
