@@ -10,12 +10,12 @@ the same SecurityMiddleware, XFrameOptionsMiddleware and django-cors-headers ins
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from typing import Any
 from urllib.parse import parse_qsl
 
-import cachetools
 from corsheaders.middleware import CorsMiddleware
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
@@ -35,6 +35,7 @@ from readmodels.listing import (
 )
 
 Headers = list[tuple[bytes, bytes]]
+ANSWERS_MAX = 256
 
 
 def _allowed_hosts() -> list[str]:
@@ -60,12 +61,12 @@ class ListingFastPath:
         proxy = settings.SECURE_PROXY_SSL_HEADER
         self.proxy_header = proxy[0].removeprefix("HTTP_").replace("_", "-").lower().encode() if proxy else None
         self.proxy_expected = proxy[1] if proxy else ""
-        # Work that depends only on a header, the query string or the listing, memoised (bounded).
-        self.hosts: cachetools.LRUCache[str, bool] = cachetools.LRUCache(maxsize=1024)
-        self.queries: cachetools.LRUCache[bytes, Any] = cachetools.LRUCache(maxsize=1024)
-        self.answers: cachetools.LRUCache[tuple[Any, ...], tuple[int, Headers, bytes]] = cachetools.LRUCache(
-            maxsize=256
-        )
+        self.cache_hit = metrics.LISTING_CACHE.labels("frontend", "hit")
+        # Work that depends only on a header, the query string or the listing, memoised (bounded; C-level
+        # lru_cache and a plain dict: a warm hit is a few dict look-ups).
+        self._host_ok = functools.lru_cache(maxsize=1024)(self._host_check)
+        self._params = functools.lru_cache(maxsize=1024)(self._params_parse)
+        self.answers: dict[tuple[Any, ...], tuple[int, Headers, bytes]] = {}
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == LISTING_PATH:
@@ -87,32 +88,28 @@ class ListingFastPath:
     def _warm(self, scope: dict[str, Any]) -> tuple[int, Headers, bytes] | None:
         if scope.get("root_path") or settings.USE_X_FORWARDED_HOST:
             return None
-        headers: dict[bytes, bytes] = {}
-        for name, value in scope["headers"]:  # ASGI header names are lower-case
-            if name in headers:
-                return None  # Django would join duplicates; leave such requests to it
-            headers[name] = value
+        headers: dict[bytes, bytes] = dict(scope["headers"])  # ASGI header names are lower-case
+        if len(headers) != len(scope["headers"]):
+            return None  # Django would join duplicates; leave such requests to it
         host = headers.get(b"host")
-        if not host or not self._host_ok(host.decode("latin-1")):
+        if not host or not self._host_ok(host):
             return None  # Django answers 400
         secure = self._secure(headers, scope)
         if settings.SECURE_SSL_REDIRECT and not secure and not self.redirect_exempt:
             return None  # Django redirects to https
-        query = scope.get("query_string", b"")
-        params = self.queries.get(query, False)
-        if params is False:
-            params = self._params(query)
-            self.queries[query] = params
+        params = self._params(scope.get("query_string", b""))
         if params is None:
             return None
         entry = listing_cached(params)
         if entry is None:
             return None
-        metrics.LISTING_CACHE.labels("frontend", "hit").inc()
+        self.cache_hit.inc()
         key = (entry.etag, entry.built_at, headers.get(b"accept-encoding"), headers.get(b"if-none-match"),
                headers.get(b"origin"), headers.get(b"access-control-request-private-network"), secure)
         answer = self.answers.get(key)
         if answer is None:
+            if len(self.answers) >= ANSWERS_MAX:
+                self.answers.clear()  # old listing versions and odd header values; the hot keys come back at once
             answer = self.answers[key] = self._answer(entry, scope, headers)
         return answer
 
@@ -134,15 +131,12 @@ class ListingFastPath:
         response["Content-Length"] = str(len(body))
         return status, [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.items()], body
 
-    def _host_ok(self, host: str) -> bool:
-        known = self.hosts.get(host)
-        if known is None:
-            domain, _ = split_domain_port(host)
-            known = bool(domain) and validate_host(domain, _allowed_hosts())
-            self.hosts[host] = known
-        return known
+    @staticmethod
+    def _host_check(host: bytes) -> bool:
+        domain, _ = split_domain_port(host.decode("latin-1"))
+        return bool(domain) and validate_host(domain, _allowed_hosts())
 
-    def _params(self, query_string: bytes) -> Any:
+    def _params_parse(self, query_string: bytes) -> Any:
         try:
             text = query_string.decode("ascii")
             pairs = parse_qsl(text, keep_blank_values=True)

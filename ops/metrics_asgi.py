@@ -162,10 +162,10 @@ class MetricsMiddleware:
 
 
 def _is_event_stream(message: dict[str, Any]) -> bool:
-    return any(
-        name.lower() == b"content-type" and value.startswith(b"text/event-stream")
-        for name, value in message.get("headers", ())
-    )
+    for name, value in message.get("headers", ()):  # per response: the cheap test first
+        if value[:17] == b"text/event-stream" and name.lower() == b"content-type":
+            return True
+    return False
 
 
 def _client(scope: dict[str, Any]) -> str | None:
