@@ -310,8 +310,8 @@ class PgSampler(threading.Thread):
 
         while not self.done.wait(0.5):
             with connection.cursor() as cursor:
-                cursor.execute("SELECT application_name, count(*) FROM pg_stat_activity WHERE datname = "
-                               "current_database() AND application_name LIKE 'mevu-%%' GROUP BY 1")
+                cursor.execute("SELECT application_name, count(*) FROM pg_stat_activity "
+                               "WHERE application_name LIKE 'mevu-%%' GROUP BY 1")
                 for name, count in cursor.fetchall():
                     kind = name.removeprefix("mevu-")
                     self.peak[kind] = max(self.peak.get(kind, 0), count)
@@ -345,54 +345,61 @@ def run_workers(rig: e2e.Rig, settle_s: float) -> None:
 
 # --- the model ------------------------------------------------------------------------------------------
 def model(m: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    """The deployment for `sockets` sockets at `changes` upstream changes/s (docs/CAPACITY.md, "Model")."""
+    """The deployment for `sockets` sockets at `changes` upstream changes/s, per client profile
+    (docs/CAPACITY.md, "Model")."""
     stream, pubsub, listing, pg = m["stream"], m["pubsub"], m["listing"], m["pg"]
-    v2 = next(s for s in m["sockets"] if s["protocol"] == 2)
+    us_frame = {s["protocol"]: s["daphne_cpu_us_per_frame"] for s in m["sockets"]}
+    event_bytes = stream["fanout_bytes_per_event"]
     # Upstream changes -> events: the stream's window sends at most one event per game per window, and one
     # PUBLISH per quarter-window look that found due games.
     events_per_s = min(args.changes, args.live_games / STREAM_WINDOW_S)
     messages_per_s = min(events_per_s, 4 / STREAM_WINDOW_S)
-    message_bytes = events_per_s * stream["fanout_bytes_per_event"] / messages_per_s
-    # A topic's frame (v2) holds the games of that topic that changed within the hub window.
-    frame_bytes = args.games_per_topic * min(1.0, HUB_WINDOW_S / STREAM_WINDOW_S) * stream["fanout_bytes_per_event"]
-    stream_cores = args.changes * stream["stream_cpu_us_per_change"] / 1e6
-    # Per daphne process: its hub applies every event (paid by every process), then writes frames to its sockets.
-    hub_cores = events_per_s * stream["hub_cpu_us_per_event"] / 1e6
-    frame_cores = args.sockets * args.frames_per_socket * v2["daphne_cpu_us_per_frame"] / 1e6
-    budget = TARGET_UTIL - hub_cores
-    daphnes = max(math.ceil(frame_cores / budget), math.ceil(args.sockets / MAX_SOCKETS_PER_PROCESS)) \
-        if budget > 0 else None
-    # Redis: the publish script per event, plus writing every message to every subscribed process.
+    message_bytes = events_per_s * event_bytes / messages_per_s
+    hub_cores = events_per_s * stream["hub_cpu_us_per_event"] / 1e6  # every daphne process follows every event
+    publish_cores = events_per_s * stream["redis_cpu_us_per_event"] / 1e6
     per_sub_us = (pubsub["us_per_subscriber_per_message_fixed"]
                   + pubsub["us_per_subscriber_per_kb"] * message_bytes / 1024)
-    publish_cores = events_per_s * stream["redis_cpu_us_per_event"] / 1e6
-    fanout_cores = messages_per_s * (daphnes or 0) * per_sub_us / 1e6
-    max_subscribers = (TARGET_UTIL - publish_cores) / (messages_per_s * per_sub_us / 1e6) if per_sub_us > 0 else None
+    max_subscribers = (TARGET_UTIL - publish_cores) / (messages_per_s * per_sub_us / 1e6)
     per_daphne_pg = pg.get("daphne", 0) / max(1, len(m["daphne_pids"]))
-    pg_total = (daphnes or 0) * per_daphne_pg + sum(pg.get(k, 0) for k in ("stream-holder", "celery-sports",
-                                                                        "celery-stream", "beat"))
+    workers_pg = sum(pg.get(k, 0) for k in ("stream-holder", "celery-sports", "celery-stream", "beat"))
+    # Client profiles: (frames/s per socket, bytes per frame, CPU per frame as measured for that frame shape).
+    sport_games = args.games_per_topic * min(1.0, HUB_WINDOW_S / STREAM_WINDOW_S)  # changed per hub window
+    profiles = {
+        "v2 one game (a game page)": (min(1 / STREAM_WINDOW_S, args.changes / args.live_games), event_bytes,
+                                      us_frame[1]),
+        "v2 one sport (a league list)": (1 / HUB_WINDOW_S, sport_games * event_bytes, us_frame[2]),
+        "v1 every game (the original feed)": (events_per_s, event_bytes, us_frame[1]),
+    }
+    rows = {}
+    for name, (frames, frame_bytes, us) in profiles.items():
+        frame_cores = args.sockets * frames * us / 1e6
+        budget = TARGET_UTIL - hub_cores
+        daphnes = max(math.ceil(frame_cores / budget), math.ceil(args.sockets / MAX_SOCKETS_PER_PROCESS))
+        fanout_cores = messages_per_s * daphnes * per_sub_us / 1e6
+        rows[name] = {
+            "frames_per_socket_per_s": round(frames, 1), "frame_kb": round(frame_bytes / 1024, 1),
+            "frame_cores": round(frame_cores, 1), "daphne_processes": daphnes,
+            "http_instances_4_vcpu": math.ceil(daphnes / 4), "sockets_per_process": round(args.sockets / daphnes),
+            "egress_gbit_s": round(args.sockets * frames * frame_bytes * 8 / 1e9, 1),
+            "redis_cores_single_channel": round(publish_cores + fanout_cores, 2),
+            "redis_fanout_shards": math.ceil((publish_cores + fanout_cores) / TARGET_UTIL),
+            "pg_client_connections_peak": math.ceil(daphnes * per_daphne_pg + workers_pg),
+        }
     listing_us = listing.get("daphne_cpu_us_per_hit")
     return {
-        "sockets": args.sockets, "upstream_changes_per_s": args.changes, "live_games": args.live_games,
-        "frames_per_socket_per_s": args.frames_per_socket,
-        "events_per_s": round(events_per_s), "fanout_messages_per_s": round(messages_per_s, 1),
-        "fanout_message_kb": round(message_bytes / 1024, 1),
-        "stream_worker_cores": round(stream_cores, 2),
-        "stream_holder_max_changes_per_s": round(TARGET_UTIL / (stream["stream_cpu_us_per_change"] / 1e6)),
-        "hub_cores_per_daphne": round(hub_cores, 3),
-        "frame_cores_total": round(frame_cores, 1),
-        "daphne_processes": daphnes,
-        "sockets_per_daphne": round(args.sockets / daphnes) if daphnes else None,
-        "http_instances_4_vcpu": math.ceil(daphnes / 4) if daphnes else None,
-        "daphne_rss_gb_total": round(args.sockets * v2["daphne_rss_kb_per_socket"] / 2**20, 1),
-        "frame_kb": round(frame_bytes / 1024, 1),
-        "egress_mb_per_s": round(args.sockets * args.frames_per_socket * frame_bytes / 2**20),
-        "redis_publish_cores": round(publish_cores, 2),
-        "redis_fanout_cores_single_channel": round(fanout_cores, 2),
-        "redis_max_subscribers_single_channel": math.floor(max_subscribers) if max_subscribers else None,
-        "redis_shards_needed": math.ceil((publish_cores + fanout_cores) / TARGET_UTIL),
-        "listing_hits_per_s_per_daphne": round(TARGET_UTIL / (listing_us / 1e6)) if listing_us else None,
-        "pg_connections_peak_total": round(pg_total),
+        "inputs": {"sockets": args.sockets, "upstream_changes_per_s": args.changes, "live_games": args.live_games,
+                   "games_per_sport_topic": args.games_per_topic, "target_load": TARGET_UTIL},
+        "shared": {
+            "events_per_s": round(events_per_s), "fanout_messages_per_s": round(messages_per_s, 1),
+            "fanout_message_kb": round(message_bytes / 1024, 1),
+            "stream_worker_cores": round(args.changes * stream["stream_cpu_us_per_change"] / 1e6, 2),
+            "stream_holder_max_changes_per_s": round(TARGET_UTIL / (stream["stream_cpu_us_per_change"] / 1e6)),
+            "hub_cores_per_daphne": round(hub_cores, 3),
+            "redis_publish_cores": round(publish_cores, 2),
+            "redis_max_subscribers_single_channel": math.floor(max_subscribers) if max_subscribers > 0 else 0,
+            "listing_hits_per_s_per_daphne": round(TARGET_UTIL / (listing_us / 1e6)) if listing_us else None,
+        },
+        "profiles": rows,
     }
 
 
@@ -488,9 +495,13 @@ def summary(m: dict[str, Any], r: dict[str, Any]) -> None:
     if "daphne_cpu_us_per_hit" in lst:
         print(f"  daphne listing {lst['daphne_cpu_us_per_hit']} us CPU per warm hit ({lst['req_per_s']} req/s)")
     print(f"  postgresql     peak connections by process kind: {m['pg']}")
-    print(f"\nModel ({TARGET_UTIL:.0%} target load per process and per Redis core):")
-    for key, value in r.items():
+    print(f"\nModel ({TARGET_UTIL:.0%} target load per process and per Redis core): {r['inputs']}")
+    for key, value in r["shared"].items():
         print(f"  {key:<40}{value}")
+    columns = list(next(iter(r["profiles"].values())))
+    print(f"  {'profile':<36}" + "".join(f"{c.replace('_', ' ')[:13]:>14}" for c in columns))
+    for name, row in r["profiles"].items():
+        print(f"  {name:<36}" + "".join(f"{row[c]:>14}" for c in columns))
 
 
 if __name__ == "__main__":

@@ -95,6 +95,8 @@ async def client_main(args: argparse.Namespace) -> None:
             events = frame["events"]
         elif kind in ("price_update", "game_update"):
             events = [frame]
+        elif kind in ("games_update", "resync", "snapshot"):  # a lagging client's whole list: counts too
+            events = [{"game": game, "timestamp": frame.get("timestamp")} for game in frame["games"]]
         else:
             return
         counts["frames"] += 1
@@ -109,9 +111,21 @@ async def client_main(args: argparse.Namespace) -> None:
                 if recording.is_set():
                     mine.append((game["id"], quote[0], quote[1], now, _publish_s(frame, event)))
 
+    async def connect(url: str) -> aiohttp.ClientWebSocketResponse:
+        """Connect like a real client: a refused or timed-out handshake (a loaded machine, nginx's 3 s connect
+        timeout) is retried after a pause, up to 10 times."""
+        for attempt in range(10):
+            try:
+                return await session.ws_connect(url, max_msg_size=0, heartbeat=None)
+            except (aiohttp.ClientError, TimeoutError):
+                if attempt == 9:
+                    raise
+                await asyncio.sleep(1 + attempt)
+        raise AssertionError("unreachable")
+
     async def one(index: int) -> None:
         seen: dict[str, tuple[float, float]] = {}
-        async with session.ws_connect(urls[index % len(urls)], max_msg_size=0, heartbeat=None) as ws:
+        async with await connect(urls[index % len(urls)]) as ws:
             await ws.receive()  # subscribed
             ready.append(1)
             async for message in ws:
@@ -384,8 +398,9 @@ def rig_start(args: argparse.Namespace, children: Children, env: dict[str, str],
             raise RuntimeError(f"stream worker did not load its books; logs in {children.logs}")
         time.sleep(0.5)
     for i, port in enumerate(daphne_ports):
-        children.start(f"daphne{i}", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                                      "mevu.asgi:application"], kind="daphne")
+        # The production HTTP server (daphne with drain; -v 0: no per-connection access-log line).
+        children.start(f"daphne{i}", [sys.executable, "-m", "ops.httpserver", "-v", "0", "-b", "127.0.0.1", "-p",
+                                      str(port), "--proxy-headers", "mevu.asgi:application"], kind="daphne")
     for port in daphne_ports:
         wait_port(port)
     if args.nginx and shutil.which("nginx"):
