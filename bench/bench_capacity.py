@@ -47,6 +47,7 @@ STREAM_WINDOW_S = 0.15  # STREAM_COALESCE_MS default
 HUB_WINDOW_S = 0.10  # REALTIME_WINDOW_MS default
 MAX_SOCKETS_PER_PROCESS = 10_000  # REALTIME_MAX_CONNECTIONS default
 TARGET_UTIL = 0.6  # plan every process and Redis at 60 % of a core: headroom for bursts and reconnect storms
+PROCESS_KINDS = ("daphne", "stream-holder", "celery-sports", "celery-stream", "beat")
 
 
 # --- raw pub/sub subscribers (a child process) ------------------------------------------------------------
@@ -457,7 +458,7 @@ def main() -> None:
         run_workers(rig, settle_s=25)
         sampler.done.set()
         sampler.join()
-        step("pg", sampler.peak)
+        step("pg", {kind: sampler.peak.get(kind, 0) for kind in PROCESS_KINDS})
     finally:
         sampler.done.set()
         children.stop_all()

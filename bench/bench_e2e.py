@@ -1,7 +1,7 @@
 """End-to-end freshness: a simulator price change -> the frame parsed by a `/ws/games` client.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/<migrated db> REDIS_URL=redis://127.0.0.1:<port>/0 \
-        .venv/bin/python bench/bench_e2e.py --clients 1000 --seconds 30
+        .venv/bin/python bench/bench_e2e.py --clients 1000 --seconds 20 --protocols 1,2
 
 What runs (all on this machine, loopback; processes as in production, one of each):
   * the simulator (`python -m simulator --leagues nba --games G --rate R`): R background price changes per
@@ -9,7 +9,8 @@ What runs (all on this machine, loopback; processes as in production, one of eac
   * the games sync once (`manage.py sync_upstream`), then every synced token is published as the token set;
   * the stream worker's program (stream.program.StreamProgram) in its own process: CLOB market sockets ->
     books -> price window -> Redis hash + publish;
-  * 2 daphne processes (mevu.asgi, per-process hub) and a private nginx in front of them rendered from
+  * 2 HTTP processes (`python -m ops.httpserver`, daphne as production runs it, mevu.asgi, per-process hub)
+    and a private nginx in front of them rendered from
     docker/nginx.conf.template (the production WebSocket proxying);
   * `client-procs` asyncio client processes holding `clients` `/ws/games` sockets (v1 by default: the
     original's `price_update` frames, every game), spread over the daphnes or all through nginx.
@@ -586,10 +587,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--client-procs", type=int, default=4)
-    parser.add_argument("--seconds", type=float, default=30, help="probing time per target")
+    parser.add_argument("--seconds", type=float, default=20, help="probing time per target")
     parser.add_argument("--changes", type=float, default=5, help="probed changes per second")
     parser.add_argument("--rate", type=int, default=10, help="background simulator price changes per second")
-    parser.add_argument("--games", type=int, default=6, help="NBA games in the simulated day")
+    parser.add_argument("--games", type=int, default=12, help="NBA fixtures in the simulated day (12 -> 6 kept)")
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--via", default="daphne,nginx")
     parser.add_argument("--protocols", default="1", help="1, 2 or 1,2")
