@@ -21,7 +21,9 @@ change received when it parses a frame whose home team shows exactly that quote 
 ask). The anchor, in the same run: a socket of this process subscribed straight to the simulator's market
 socket for the same tokens - the upstream's own floor. Latency = client parse time - simulator stamp.
 Where the time goes: frame `timestamp` = publish time (Redis clock, stamped by the publish script), so
-stream part = publish - anchor receipt, delivery part = client parse - publish (hub window + network).
+stream part = publish - anchor receipt, delivery part = client parse - publish; v2 `batch` frames also carry
+the time the hub built them, which splits delivery into hub (pub/sub + hub window) and wire (daphne's write,
+nginx, the socket, the client's parse).
 A change the random walk moved again within `--stand-ms` upstream is not counted (it was never a state
 worth delivering: the next one supersedes it).
 """
@@ -84,7 +86,7 @@ async def client_main(args: argparse.Namespace) -> None:
 
     probes = set(args.probes.split(","))
     urls = args.urls.split(",")
-    records: list[list[tuple[str, float, float, float, float]]] = [[] for _ in range(args.count)]
+    records: list[list[tuple[str, float, float, float, float, float]]] = [[] for _ in range(args.count)]
     counts = {"frames": 0}
     recording = asyncio.Event()
 
@@ -110,18 +112,20 @@ async def client_main(args: argparse.Namespace) -> None:
             if seen.get(game["id"]) != quote:
                 seen[game["id"]] = quote
                 if recording.is_set():
-                    mine.append((game["id"], quote[0], quote[1], now, _publish_s(frame, event)))
+                    # v2 batch frames also carry the time the hub built them (ms); v1 frames only the publish time
+                    built = frame["timestamp"] / 1000 if kind == "batch" else 0.0
+                    mine.append((game["id"], quote[0], quote[1], now, _publish_s(frame, event), built))
 
     async def connect(url: str) -> aiohttp.ClientWebSocketResponse:
         """Connect like a real client: a refused or timed-out handshake (a loaded machine, nginx's 3 s connect
-        timeout) is retried after a pause, up to 10 times."""
-        for attempt in range(10):
+        timeout and its 502 while it counts both daphnes failed) is retried after a pause, for up to ~2 min."""
+        for attempt in range(30):
             try:
                 return await session.ws_connect(url, max_msg_size=0, heartbeat=None)
             except (aiohttp.ClientError, TimeoutError):
-                if attempt == 9:
+                if attempt == 29:
                     raise
-                await asyncio.sleep(1 + attempt)
+                await asyncio.sleep(min(5, 1 + attempt))
         raise AssertionError("unreachable")
 
     async def one(index: int) -> None:
@@ -141,7 +145,7 @@ async def client_main(args: argparse.Namespace) -> None:
     for i in range(args.count):
         tasks.append(asyncio.create_task(one(i)))
         if i % 25 == 24:
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.1)
     while len(ready) < args.count:
         failed = [t for t in tasks if t.done() and t.exception()]
         if failed:
@@ -497,25 +501,28 @@ def analyse(changes: list[Change], results: list[dict[str, Any]], stand_s: float
     """Match every (client, change) to the first frame showing that quote after the change was posted."""
     counted = [c for c in changes if c.anchor_at is not None and (c.moved_at is None or c.moved_at - c.anchor_at
                                                                      >= stand_s)]
-    latency, over_anchor, stream_part, delivery_part = [], [], [], []
+    latency, over_anchor, stream_part, delivery_part, hub_part, wire_part = [], [], [], [], [], []
     received = expected = 0
     for result in results:
         for records in result["clients"]:
-            shown: dict[tuple[str, float, float], list[tuple[float, float]]] = {}
-            for game, sell, buy, at, published in records:
-                shown.setdefault((game, sell, buy), []).append((at, published))
+            shown: dict[tuple[str, float, float], list[tuple[float, float, float]]] = {}
+            for game, sell, buy, at, published, built in records:
+                shown.setdefault((game, sell, buy), []).append((at, published, built))
             for change in counted:
                 expected += 1
                 times = shown.get((change.game, _cents(change.bid), _cents(change.ask)), [])
-                i = bisect.bisect_left(times, (change.posted, 0.0))
+                i = bisect.bisect_left(times, (change.posted, 0.0, 0.0))
                 if i == len(times):
                     continue
-                at, published = times[i]
+                at, published, built = times[i]
                 received += 1
                 latency.append(at - change.stamp)
                 over_anchor.append(at - change.anchor_at)  # type: ignore[operator]
                 stream_part.append(published - change.anchor_at)  # type: ignore[operator]
                 delivery_part.append(at - published)
+                if built:  # v2: pub/sub + hub window | daphne's write, the socket and the client's parse
+                    hub_part.append(built - published)
+                    wire_part.append(at - built)
     floor = [c.anchor_at - c.stamp for c in counted]  # type: ignore[operator]
     return {
         "changes_posted": len(changes),
@@ -527,6 +534,8 @@ def analyse(changes: list[Change], results: list[dict[str, Any]], stand_s: float
         "over_anchor_p50_ms": pct(over_anchor, 0.5), "over_anchor_p99_ms": pct(over_anchor, 0.99),
         "stream_part_p50_ms": pct(stream_part, 0.5), "stream_part_p99_ms": pct(stream_part, 0.99),
         "delivery_part_p50_ms": pct(delivery_part, 0.5), "delivery_part_p99_ms": pct(delivery_part, 0.99),
+        "hub_part_p50_ms": pct(hub_part, 0.5), "hub_part_p99_ms": pct(hub_part, 0.99),
+        "wire_part_p50_ms": pct(wire_part, 0.5), "wire_part_p99_ms": pct(wire_part, 0.99),
         "disconnected_clients": sum(r["disconnected"] for r in results),
     }
 
@@ -571,12 +580,12 @@ def summary(args: argparse.Namespace, reports: list[dict[str, Any]], load0: tupl
     print(f"\nEnd-to-end freshness: simulator change -> /ws/games client, {args.clients} clients, "
           f"{args.changes:g} probed changes/s + {args.rate} background changes/s, {args.seconds:g} s per target")
     print(f"{'target':<24}{'received':>9}{'p50':>8}{'p99':>8}{'anchor p50/p99':>16}{'over anchor p50/p99':>21}"
-          f"{'stream p50':>11}{'deliv p50':>10}{'frames/s':>9}")
+          f"{'stream p50':>11}{'deliv p50':>10}{'hub p50':>8}{'wire p50':>9}{'frames/s':>9}")
     for r in reports:
         print(f"{r['target']:<24}{r['received_share']:>9.1%}{r['p50_ms']:>8}{r['p99_ms']:>8}"
               f"{r['anchor_p50_ms']:>8}/{r['anchor_p99_ms']:<7}{r['over_anchor_p50_ms']:>12}/"
               f"{r['over_anchor_p99_ms']:<8}{r['stream_part_p50_ms']:>11}{r['delivery_part_p50_ms']:>10}"
-              f"{r['frames_per_client_per_s']:>9}")
+              f"{r['hub_part_p50_ms'] or '-':>8}{r['wire_part_p50_ms'] or '-':>9}{r['frames_per_client_per_s']:>9}")
     worst = max((r["p99_ms"] or 1e9 for r in reports), default=None)
     verdict = "MET" if worst is not None and worst <= args.target_p99_ms else "NOT MET"
     print(f"verdict: worst p99 {worst} ms vs target <= {args.target_p99_ms} ms: {verdict} "
@@ -594,7 +603,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--via", default="daphne,nginx")
     parser.add_argument("--protocols", default="1", help="1, 2 or 1,2")
-    parser.add_argument("--settle", type=float, default=2.0)
+    parser.add_argument("--settle", type=float, default=5.0, help="s after the last change before counting")
     parser.add_argument("--stand-ms", type=float, default=500)
     parser.add_argument("--target-p99-ms", type=float, default=250)
     parser.add_argument("--no-nginx", dest="nginx", action="store_false")
