@@ -5,8 +5,8 @@ one guard (stream.loops.every):
   lease       renew (every TTL/3); losing it stops everything within one renew period
   tokens      follow the versioned token set, subscribe/unsubscribe incrementally, reload game views
   sockets     the CLOB market sockets (stream.sockets), feeding the books
-  window      once a change waits, at most once per coalescing window: newest price of each changed token ->
-              Redis hash + price_update (stream.window)
+  window      every quarter window: the newest price of each changed token whose game's last event is a
+              window old -> Redis hash + price_update (stream.window; its own guard)
   persist     every ~1 s: Outcome prices, PricePoints and GameProbability in one fenced transaction
   views       reload views of games whose row changed (scores, status) so events never carry old data
   resnapshot  REST `/book` for tokens whose hash did not verify
