@@ -5,7 +5,8 @@ one guard (stream.loops.every):
   lease       renew (every TTL/3); losing it stops everything within one renew period
   tokens      follow the versioned token set, subscribe/unsubscribe incrementally, reload game views
   sockets     the CLOB market sockets (stream.sockets), feeding the books
-  window      every coalescing window: newest price of each changed token -> Redis hash + price_update
+  window      every quarter window: the newest price of each changed token whose game's last event is a
+              window old -> Redis hash + price_update (stream.window; its own guard)
   persist     every ~1 s: Outcome prices, PricePoints and GameProbability in one fenced transaction
   views       reload views of games whose row changed (scores, status) so events never carry old data
   resnapshot  REST `/book` for tokens whose hash did not verify
@@ -102,7 +103,7 @@ class StreamProgram:
         self.resnapshot = Resnapshotter(self.store, config.clob_url, per_s=config.resnapshot_per_s)
         self.holder = LeaseHolder(config.lease_name, config.holder, config.lease_ttl_s, config.parent_pid)
         self.window = PriceWindow(self.store, self.counters, self.resnapshot, publish,
-                                  lambda: self.holder.fence)
+                                  lambda: self.holder.fence, config.coalesce_s)
         self.db = DbThread()
         self.token_version = -1
         self.started = time.monotonic()
@@ -151,7 +152,7 @@ class StreamProgram:
         loops = [
             ("lease", self.holder.keep()),
             ("tokens", every(config.tokenset_poll_s, self._tokens_follow, "token set refresh")),
-            ("window", every(config.coalesce_s, self.window.flush, "price window")),
+            ("window", self.window.run()),
             ("persist", every(config.persist_every_s, lambda: self.window.persist(self.db), "price persist")),
             ("views", every(config.views_refresh_s, self._views_refresh, "game views refresh")),
             ("resnapshot", self.resnapshot.run()),

@@ -1,10 +1,18 @@
 """Every coalescing window: the newest price of each token that changed goes to the Redis hash (fenced), then
-as price_update events to clients, then into the batch PostgreSQL gets once per persist period."""
+as price_update events to clients, then into the batch PostgreSQL gets once per persist period.
+
+The window is per game, as the hub's is per topic: the loop looks every quarter window and sends a game's
+changed tokens as soon as that game's previous event is a window old. A change on a quiet game therefore leaves
+within a quarter window, instead of waiting for a global fixed-phase tick (on average half a window, plus the
+flush time, which the fixed period added on top), and a busy game still gets at most one event per window.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +24,7 @@ from markets.prices import TokenPrice
 from stream.books import StreamCounters
 from stream.feed import BookStore, book_price
 from stream.gameindex import GameIndex
-from stream.loops import DbThread
+from stream.loops import DbThread, Fatal
 from stream.resnapshot import Resnapshotter
 
 log = logging.getLogger("mevu.stream")
@@ -28,22 +36,54 @@ def _same_quote(a: TokenPrice, b: TokenPrice) -> bool:
 
 class PriceWindow:
     def __init__(self, store: BookStore, counters: StreamCounters, resnapshot: Resnapshotter, publish: Publish,
-                 fence: Callable[[], Fence]) -> None:
+                 fence: Callable[[], Fence], window_s: float) -> None:
         self.store, self.counters, self.resnapshot = store, counters, resnapshot
-        self.publish, self.fence = publish, fence
+        self.publish, self.fence, self.window_s = publish, fence, window_s
+        self.sent_at: dict[str, float] = {}  # game id -> monotonic time of its last event
         self.index = GameIndex()
         self.latest: dict[str, TokenPrice] = {}
         self.persist_pending: dict[str, TokenPrice] = {}
-        self._suspects: set[str] = set()  # tokens whose hash mismatched once, re-checked next window
+        self._suspects: dict[str, float] = {}  # token whose hash mismatched once -> when; re-checked a window later
 
     def forget(self, tokens: set[str]) -> None:
         """Tokens no longer streamed."""
         for token in tokens & set(self.latest):
             del self.latest[token]
+        self.sent_at = {game: at for game, at in self.sent_at.items() if game in self.index.views}
 
-    async def flush(self) -> int:
-        """Publish the newest price of every token changed since the last window; returns how many."""
-        changed = self._changed(self.store.take_dirty())
+    def take_due(self, now: float) -> set[str]:
+        """Take the dirty tokens whose game's last event is a window old (tokens of no game at once); the others
+        stay dirty for a later look."""
+        dirty, refs, sent_at, window = self.store.dirty, self.index.tokens, self.sent_at, self.window_s
+        suspects = self._suspects
+        due = set()
+        for token in dirty:
+            if token in suspects and now - suspects[token] < window:
+                continue
+            ref = refs.get(token)
+            if ref is None or now - sent_at.get(ref.game_id, -window) >= window:
+                due.add(token)
+        dirty.difference_update(due)
+        return due
+
+    async def run(self) -> None:
+        """Every quarter window, flush what is due, forever. A failed flush is logged and retried (a stale
+        fence or a Fatal error ends the loop)."""
+        while True:
+            due = self.take_due(time.monotonic())
+            if due:
+                try:
+                    await self.flush(due)
+                except (StaleFenceError, Fatal):
+                    raise
+                except Exception:
+                    log.warning("stream: price window failed; retrying", exc_info=True)
+            await asyncio.sleep(self.window_s / 4)
+
+    async def flush(self, tokens: set[str] | None = None) -> int:
+        """Publish the newest price of `tokens` (default: every changed token); returns how many moved."""
+        now = time.monotonic()
+        changed = self._changed(self.store.take_dirty() if tokens is None else tokens)
         if not changed:
             return 0
         events = self.index.events_for(changed, collections.ChainMap(changed, self.latest))
@@ -58,6 +98,8 @@ class PriceWindow:
             return 0
         self.latest.update(changed)
         self.persist_pending.update(changed)
+        for event in events:
+            self.sent_at[event["game"]["id"]] = now
         if sent:
             self.counters.published += len(events)
         else:
@@ -88,13 +130,13 @@ class PriceWindow:
         verified = book.verify_pending(keep_on_mismatch=not second_look)
         if verified is True:
             self.counters.hash_ok += 1
-            self._suspects.discard(token)
+            self._suspects.pop(token, None)
         elif verified is False and second_look:
-            self._suspects.discard(token)
+            del self._suspects[token]
             self.counters.hash_mismatch += 1
             self.resnapshot.request(token)
         elif verified is False:
-            self._suspects.add(token)
+            self._suspects[token] = time.monotonic()
             return None
         return verified
 

@@ -21,8 +21,7 @@ from core.publish import game_events_publish_async
 from markets.fences import fence_pg_advance
 from markets.models import Outcome
 from markets.prices import prices_read
-from stream.gameindex import game_index_load
-from stream.loops import every
+from stream.gameindex import TokenRef, game_index_load
 from stream.program import StreamProgram, stream_config_from_settings
 from tests.stream.factories import game_with_moneyline
 
@@ -64,7 +63,7 @@ async def test_burst_publishes_once_per_window_and_always_the_newest(game_tokens
     program.holder.lease = lease_acquire("stream", "test", 10_000)
     program.window.index = await sync_to_async(game_index_load)(tokens)
     program.store.track(tokens)
-    window = asyncio.create_task(every(program.config.coalesce_s, program.window.flush, "price window"))
+    window = asyncio.create_task(program.window.run())
     try:
         ts = 1_000
         # 40 bid moves spread over ~0.6 s: several windows, many changes per window.
@@ -97,3 +96,18 @@ async def test_burst_publishes_once_per_window_and_always_the_newest(game_tokens
     assert float(outcome.best_bid) == 0.49 and outcome.price_updated_at is not None
     await program.db.close()
     await sync_to_async(connections.close_all)()
+
+
+def test_the_window_is_per_game_so_a_quiet_game_does_not_wait_for_a_busy_one() -> None:
+    """A change on a game that sent nothing for a window is due at once; a game that just sent waits for the end
+    of its window (no global fixed-phase tick delays the first change)."""
+    program = StreamProgram(stream_config_from_settings(holder="test", coalesce_s=WINDOW_S))
+    window = program.window
+    window.index.tokens = {"71": TokenRef("busy", "0xm1"), "72": TokenRef("quiet", "0xm2")}
+    program.store.track(["71", "72"])
+    window.sent_at["busy"] = 100.0  # the busy game's event just went out
+    program.store.dirty.update({"71", "72"})
+    assert window.take_due(100.0 + WINDOW_S * 0.25) == {"72"}  # the quiet game's change: at the next look
+    assert program.store.dirty == {"71"}  # the busy game's change waits for its window to end
+    assert window.take_due(100.0 + WINDOW_S * 0.75) == set()
+    assert window.take_due(100.0 + WINDOW_S) == {"71"}
