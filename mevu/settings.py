@@ -275,9 +275,11 @@ CELERY_REDBEAT_REDIS_URL, _redbeat_options = _redisurl.redbeat_settings(REDIS_TA
 if _redbeat_options:
     CELERY_REDBEAT_REDIS_OPTIONS = _redbeat_options
 CELERY_REDBEAT_KEY_PREFIX = f"{REDIS_PREFIX}:redbeat"
-CELERY_REDBEAT_LOCK_TIMEOUT = env_int("BEAT_LOCK_TIMEOUT_S", 10, minimum=3, maximum=600)
-# Also how often a standby beat retries the lock: failover after a crash <= lock timeout + this.
-CELERY_BEAT_MAX_LOOP_INTERVAL = max(1, CELERY_REDBEAT_LOCK_TIMEOUT // 10)
+# Failover after a crash of the holder <= lock timeout + loop interval (~3.5 s by default; see
+# docs/OPERATIONS.md "Failover budget" for the trade-off against false failovers under load).
+CELERY_REDBEAT_LOCK_TIMEOUT = env_int("BEAT_LOCK_TIMEOUT_S", 3, minimum=2, maximum=600)
+# How often the holder ticks (and extends the lock) and how often a standby beat retries the lock.
+CELERY_BEAT_MAX_LOOP_INTERVAL = env_float("BEAT_LOOP_S", 0.5, minimum=0.1, maximum=60.0)
 
 # --- Polling intervals (seconds) -----------------------------------------------------------------
 SYNC_LEAGUES_EVERY_S = env_int("SYNC_LEAGUES_EVERY_S", 86400, minimum=5)
@@ -295,7 +297,11 @@ GAMES_SERIES_OVERRIDES = env_list("GAMES_SERIES_OVERRIDES", ["ufc:38"] if MEVU_U
 LIVE_SCORES_FLUSH_MS = env_int("LIVE_SCORES_FLUSH_MS", 250, minimum=10, maximum=10000)
 
 # --- Price stream (markets/stream): the single holder of the upstream sockets ---------------------
-STREAM_LEASE_TTL_S = env_float("STREAM_LEASE_TTL_S", 10.0, minimum=1.0, maximum=120.0)
+# Renewed every TTL/3; after the holder dies a stand-by takes over within TTL + STREAM_STANDBY_POLL_S
+# (docs/OPERATIONS.md "Failover budget": shorter is faster failover, at the cost of more renewals and a
+# holder that a stall longer than the TTL fences out, which fencing makes safe but not free).
+STREAM_LEASE_TTL_S = env_float("STREAM_LEASE_TTL_S", 3.0, minimum=1.0, maximum=120.0)
+STREAM_STANDBY_POLL_S = env_float("STREAM_STANDBY_POLL_S", 0.1, minimum=0.02, maximum=10.0)
 STREAM_COALESCE_MS = env_int("STREAM_COALESCE_MS", 150, minimum=100, maximum=250)
 STREAM_PERSIST_EVERY_S = env_float("STREAM_PERSIST_EVERY_S", 1.0, minimum=0.1, maximum=60.0)
 STREAM_ASSETS_PER_SOCKET = env_int("STREAM_ASSETS_PER_SOCKET", 500, minimum=1, maximum=500)

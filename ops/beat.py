@@ -100,6 +100,9 @@ def beat_heartbeat_start(scheduler: object) -> threading.Event:
             redis_sync().pexpire(heartbeat_key("beat", name), scheduler.lock_remaining_ms())  # type: ignore[attr-defined]
         state["role"] = role
 
+    # The holder's heartbeat lives only as long as its lock: rewrite it well within the lock timeout.
+    every_s = min(HEARTBEAT_EVERY_S, 2, float(getattr(scheduler, "lock_timeout", 6) or 6) / 3)
+
     def run() -> None:
         last_write = 0.0
         while not stop.is_set():
@@ -107,7 +110,7 @@ def beat_heartbeat_start(scheduler: object) -> threading.Event:
             now = time.monotonic()
             if stop.is_set():
                 break
-            if role != state["role"] or now - last_write >= min(HEARTBEAT_EVERY_S, 2):
+            if role != state["role"] or now - last_write >= every_s:
                 with contextlib.suppress(Exception):  # Redis down: readiness reports it; keep trying
                     write(role)
                     last_write = now

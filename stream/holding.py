@@ -27,7 +27,6 @@ from stream.loops import DbThread, Fatal
 log = logging.getLogger("mevu.stream")
 
 LEASE_NAME = "stream"
-STANDBY_POLL_S = 0.25  # a stand-by retries the lease this often: takeover ≈ the lease TTL after a death
 STANDBY_TTL_S = 3
 
 
@@ -40,8 +39,11 @@ def standby_key() -> str:
 
 
 class LeaseHolder:
-    def __init__(self, name: str, holder: str, ttl_s: float, parent_pid: int | None = None) -> None:
+    def __init__(self, name: str, holder: str, ttl_s: float, parent_pid: int | None = None,
+                 standby_poll_s: float = 0.1) -> None:
         self.name, self.holder, self.ttl_s = name, holder, ttl_s
+        # A stand-by retries this often: takeover ≈ the rest of the TTL + up to one poll after a death.
+        self.standby_poll_s = standby_poll_s
         self.parent_pid = parent_pid  # under a Celery prefork worker: stop if it dies (orphaned child)
         self.lease: Lease | None = None
 
@@ -57,17 +59,18 @@ class LeaseHolder:
         stand-by and does not enqueue more. False only when asked to stop.
         """
         client = redis_async()
-        announced = False
+        announced, announced_at = False, -STANDBY_TTL_S
         try:
             while not stop.is_set():
                 self.lease = await lease_acquire_async(self.name, self.holder, int(self.ttl_s * 1000))
                 if self.lease is not None:
                     return True
-                with contextlib.suppress(Exception):  # advertising is best effort; acquisition is what counts
-                    await client.set(standby_key(), self.holder, ex=STANDBY_TTL_S)
-                    announced = True
+                if time.monotonic() - announced_at >= STANDBY_TTL_S / 3:  # polls are faster than this
+                    with contextlib.suppress(Exception):  # advertising is best effort; acquisition is what counts
+                        await client.set(standby_key(), self.holder, ex=STANDBY_TTL_S)
+                        announced, announced_at = True, time.monotonic()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), STANDBY_POLL_S)
+                    await asyncio.wait_for(stop.wait(), self.standby_poll_s)
             return False
         finally:
             if announced:

@@ -38,7 +38,7 @@ from core.redis import redis_sync
 from markets.tokenset import token_set_read, token_set_version
 from stream.books import StreamCounters
 from stream.feed import BookStore
-from stream.gameindex import game_index_load, game_views_changed_since, histories_load
+from stream.gameindex import GameIndex, game_index_load, game_views_changed_since, histories_load
 from stream.holding import LEASE_NAME, LeaseHolder, LeaseLost, standby_key
 from stream.live_scores import sports_socket_run
 from stream.loops import DbThread, every
@@ -58,7 +58,8 @@ SPORTS_RESTART_S = 5.0
 class StreamConfig:
     holder: str
     lease_name: str = LEASE_NAME
-    lease_ttl_s: float = 10.0
+    lease_ttl_s: float = 3.0
+    standby_poll_s: float = 0.1
     coalesce_s: float = 0.15
     persist_every_s: float = 1.0
     tokenset_poll_s: float = 1.0
@@ -75,6 +76,7 @@ def stream_config_from_settings(**overrides: Any) -> StreamConfig:
     base = StreamConfig(
         holder=settings.INSTANCE_ID,
         lease_ttl_s=settings.STREAM_LEASE_TTL_S,
+        standby_poll_s=settings.STREAM_STANDBY_POLL_S,
         coalesce_s=settings.STREAM_COALESCE_MS / 1000,
         persist_every_s=settings.STREAM_PERSIST_EVERY_S,
         tokenset_poll_s=settings.STREAM_TOKENSET_POLL_S,
@@ -101,11 +103,13 @@ class StreamProgram:
         self.store = BookStore(self.counters)
         self.pool = SocketPool(config.sockets, self.store)
         self.resnapshot = Resnapshotter(self.store, config.clob_url, per_s=config.resnapshot_per_s)
-        self.holder = LeaseHolder(config.lease_name, config.holder, config.lease_ttl_s, config.parent_pid)
+        self.holder = LeaseHolder(config.lease_name, config.holder, config.lease_ttl_s, config.parent_pid,
+                                  config.standby_poll_s)
         self.window = PriceWindow(self.store, self.counters, self.resnapshot, publish,
                                   lambda: self.holder.fence, config.coalesce_s)
         self.db = DbThread()
         self.token_version = -1
+        self.prepared: tuple[int, set[str], GameIndex] | None = None  # loaded while standing by
         self.started = time.monotonic()
         self.reason = ""
 
@@ -116,7 +120,13 @@ class StreamProgram:
     # --- lifecycle -------------------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> str:
         """Hold the lease and stream until `stop` is set or the lease is lost; returns why it ended."""
-        if not await self.holder.acquire(stop):
+        prepare = asyncio.create_task(self._standby_prepare(), name="prepare")
+        try:
+            acquired = await self.holder.acquire(stop)
+        finally:
+            prepare.cancel()
+            await asyncio.gather(prepare, return_exceptions=True)
+        if not acquired:
             await self.db.close()
             return "stopped while standing by"
         lease = self.holder.lease
@@ -209,12 +219,28 @@ class StreamProgram:
                     await asyncio.wait_for(stop.wait(), SPORTS_RESTART_S)
 
     # --- steps -----------------------------------------------------------------------------------------
+    async def _standby_prepare(self) -> None:
+        """While standing by, keep the token set and its game index loaded and as fresh as a holder keeps them
+        (views refreshed every views period), so a takeover only has to open the sockets."""
+        while True:
+            with contextlib.suppress(Exception):  # best effort: a takeover loads whatever is missing
+                version = await asyncio.to_thread(token_set_version)
+                if self.prepared is None or self.prepared[0] != version:
+                    self.prepared = await self._tokens_load()
+                else:
+                    await self._index_refresh(self.prepared[2])
+            await asyncio.sleep(self.config.views_refresh_s)
+
+    async def _tokens_load(self) -> tuple[int, set[str], GameIndex]:
+        version, tokens = await asyncio.to_thread(token_set_read)
+        return version, tokens, await self.db.run(game_index_load, tokens)
+
     async def _tokens_follow(self) -> None:
         version = await asyncio.to_thread(token_set_version)
         if version == self.token_version:
             return
-        version, tokens = await asyncio.to_thread(token_set_read)
-        index = await self.db.run(game_index_load, tokens)
+        prepared, self.prepared = self.prepared, None
+        version, tokens, index = prepared if prepared and prepared[0] == version else await self._tokens_load()
         self.window.index = index
         self.store.track(tokens, {t: ref.market_id for t, ref in index.tokens.items()})
         added, removed = await self.pool.apply(tokens)
@@ -223,14 +249,16 @@ class StreamProgram:
         log.info("token set v%s: %s tokens (+%s -%s)", version, len(tokens), added, removed)
 
     async def _views_refresh(self) -> None:
-        """Reload the views of games whose row changed (PostgreSQL hiccups: events keep the views we have)."""
-        index = self.window.index
+        await self._index_refresh(self.window.index)
+
+    async def _index_refresh(self, index: GameIndex) -> None:
+        """Reload the views of games whose row changed (PostgreSQL hiccups: events keep the views we have).
+        An index replaced meanwhile (token set change) is updated to no effect: it is no longer used."""
         if index.loaded_at is None or not index.views:
             return
         views, loaded_at = await self.db.run(game_views_changed_since, list(index.views), index.loaded_at)
-        if index is self.window.index:
-            index.views.update(views)
-            index.loaded_at = loaded_at
+        index.views.update(views)
+        index.loaded_at = loaded_at
         if index.histories_at is None or loaded_at - index.histories_at > HISTORY_REFRESH:
             index.histories = await self.db.run(histories_load, dict(index.views), loaded_at)
             index.histories_at = loaded_at

@@ -1,7 +1,7 @@
 """Beat runs once across the deployment: two real `celery beat` processes, one holds the RedBeat lock.
 
-The holder extends the lock (BEAT_LOCK_TIMEOUT_S=10) every tick; the standby retries every
-max-loop-interval (1 s). After SIGKILL the lock expires and the standby schedules within
+The holder extends the lock (BEAT_LOCK_TIMEOUT_S=10 here) every tick; the standby retries every
+max-loop-interval (BEAT_LOOP_S=1 here). After SIGKILL the lock expires and the standby schedules within
 lock timeout + loop interval (<= 11 s); after SIGTERM the holder releases it and takeover takes <= 1 s.
 """
 
@@ -16,7 +16,7 @@ from tests.conftest import wait_until
 from tests.scaling.harness import Server
 
 LOCK_TIMEOUT_S = 10
-LOOP_S = 1  # CELERY_BEAT_MAX_LOOP_INTERVAL = lock timeout // 10
+LOOP_S = 1  # BEAT_LOOP_S: CELERY_BEAT_MAX_LOOP_INTERVAL
 
 
 def _beat(name: str, env: dict[str, str]) -> Server:
@@ -37,7 +37,8 @@ def _sent_after(server: Server, mark: int) -> bool:
 
 
 def test_second_beat_waits_then_takes_over_after_sigkill_and_sigterm(service_env) -> None:
-    env = {**service_env, "BEAT_LOCK_TIMEOUT_S": str(LOCK_TIMEOUT_S), "STREAM_WATCHDOG_EVERY_S": "1"}
+    env = {**service_env, "BEAT_LOCK_TIMEOUT_S": str(LOCK_TIMEOUT_S), "BEAT_LOOP_S": str(LOOP_S),
+           "STREAM_WATCHDOG_EVERY_S": "1"}
     first = _beat("beat-a", env)
     second = _beat("beat-b", env)
     third: Server | None = None

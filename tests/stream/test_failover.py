@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import psutil
 import pytest
+from django.conf import settings
 
 from actions.prices import do_persist_stream_prices
 from core.lease import StaleFenceError, fenced_hset, lease_status
@@ -30,7 +31,7 @@ from tests.stream.simhelpers import games_ingest, sim_env
 pytestmark = pytest.mark.timeout(240)
 
 CELERY = [sys.executable, "-m", "celery", "-A", "mevu"]
-RENEW_S = 10 / 3  # default STREAM_LEASE_TTL_S / 3
+RENEW_S = settings.STREAM_LEASE_TTL_S / 3
 
 
 def _worker_argv(name: str) -> list[str]:
