@@ -210,12 +210,12 @@ class Hub:
             while (delay := self._due_in()) is not None:
                 if delay > 0:
                     await asyncio.sleep(delay)
-                cpu = time.thread_time()  # CPU, not wall time: being preempted by others is not our cost
+                cpu = time.process_time()  # CPU, not wall time: being preempted by others is not our cost
                 try:
                     self._flush(time.monotonic())
                 except Exception:
                     log.exception("realtime hub: flush failed")
-                self.pacing.flushed(time.thread_time() - cpu)
+                self.pacing.flushed(time.process_time() - cpu)
                 await asyncio.sleep(0)
 
     def _due_in(self) -> float | None:
