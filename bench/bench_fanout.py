@@ -131,7 +131,8 @@ class MinimalWsClient(asyncio.Protocol):
         del buf[:pos]
 
 
-Update = tuple[list[tuple[str, int, float]], float]  # [(game id, price, sentAt)], server build time (batches)
+# [(game id, price, sentAt, published: the Redis time of the publish script)], server build time (batches)
+Update = tuple[list[tuple[str, int, float, float]], float]
 
 
 def frame_parse(raw: bytes) -> Update | None:
@@ -144,7 +145,8 @@ def frame_parse(raw: bytes) -> Update | None:
         events, built = [frame], 0.0
     else:
         return None
-    return [(e["game"]["id"], e["game"]["price"], e["game"]["sentAt"]) for e in events], built
+    return [(e["game"]["id"], e["game"]["price"], e["game"]["sentAt"], e.get("timestamp", 0) / 1000)
+            for e in events], built
 
 
 async def client_main(args: argparse.Namespace) -> None:
@@ -208,20 +210,23 @@ async def client_main(args: argparse.Namespace) -> None:
             client.transport.close()
     latencies: list[float] = []
     server_lags: list[float] = []  # publish -> frame built by the server (MEVU frames carry that time)
+    redis_lags: list[float] = []  # publish -> published by the Redis script (MEVU events carry that time)
     finals: list[dict[str, int]] = []
     frames = 0
     for log in logs:
         final: dict[str, int] = {}
         for arrived, (events, built) in log:
             frames += arrived > 0
-            for game_id, price, sent_at in events:
+            for game_id, price, sent_at, published in events:
                 final[game_id] = price
                 if arrived:
                     latencies.append(arrived - sent_at)
                     if built:
                         server_lags.append(built - sent_at)
+                        redis_lags.append(published - sent_at)
         finals.append(final)
-    result = {"latencies": latencies, "server_lags": server_lags, "frames": frames, "finals": finals,
+    result = {"latencies": latencies, "server_lags": server_lags, "redis_lags": redis_lags, "frames": frames,
+              "finals": finals,
               "disconnected": disconnected, "sports": [f"s{(args.first + i) % args.sports}" for i in range(args.count)]}
     Path(args.out).write_bytes(orjson.dumps(result))
     print("DONE", flush=True)
@@ -406,11 +411,13 @@ def run_target(kind: str, args: argparse.Namespace, env: dict[str, str]) -> dict
             proc.wait(300)
         latencies: list[float] = []
         server_lags: list[float] = []
+        redis_lags: list[float] = []
         delivered = expected = disconnected = frames = 0
         for out in outs:
             result = orjson.loads(out.read_bytes())
             latencies += result["latencies"]
             server_lags += result["server_lags"]
+            redis_lags += result["redis_lags"]
             disconnected += result["disconnected"]
             frames += result["frames"]
             for sport, final in zip(result["sports"], result["finals"], strict=True):
@@ -420,6 +427,7 @@ def run_target(kind: str, args: argparse.Namespace, env: dict[str, str]) -> dict
                         delivered += final.get(gid) == price
         latencies.sort()
         server_lags.sort()
+        redis_lags.sort()
         return {
             "target": kind,
             "clients": per_proc * args.client_procs,
@@ -434,6 +442,9 @@ def run_target(kind: str, args: argparse.Namespace, env: dict[str, str]) -> dict
             # MEVU only: publish -> frame built in the server process (the rest is socket + client)
             "server_p50_ms": round(statistics.median(server_lags) * 1000, 1) if server_lags else None,
             "server_p99_ms": round(server_lags[int(len(server_lags) * 0.99)] * 1000, 1) if server_lags else None,
+            # MEVU only: publish -> the publish script ran in Redis (publisher + Redis, before any delivery code)
+            "redis_p50_ms": round(statistics.median(redis_lags) * 1000, 1) if redis_lags else None,
+            "redis_p99_ms": round(redis_lags[int(len(redis_lags) * 0.99)] * 1000, 1) if redis_lags else None,
             "server_cpu_cores": round(cpu_s / wall, 2),
             "client_cpu_cores": round(cpu_c / wall, 2),
             # CPU of the server pids only (psutil), per frame a client received / per event in those frames
