@@ -179,10 +179,16 @@ async def client_main(args: argparse.Namespace) -> None:
         logs.append(log)
         url = urllib.parse.urlsplit(urls[index % len(urls)])
         path = url.path + (f"?{url.query}" if url.query else "")
-        for attempt in range(5):  # a server swamped by thousands of handshakes may drop one (connect timeout)
-            _, client = await loop.create_connection(
-                lambda: MinimalWsClient(url.netloc, path, lambda raw: on_frame(raw, log)), url.hostname, url.port
-            )
+        for attempt in range(5):  # a server swamped by thousands of handshakes may drop one (backlog, timeouts)
+            try:
+                _, client = await loop.create_connection(
+                    lambda: MinimalWsClient(url.netloc, path, lambda raw: on_frame(raw, log)), url.hostname, url.port
+                )
+            except OSError:
+                if attempt == 4:
+                    raise
+                await asyncio.sleep(1 + attempt)
+                continue
             if args.kind != "mevu":
                 break
             with contextlib.suppress(TimeoutError):
