@@ -123,9 +123,7 @@ def tcp_send(protocol: Any, transport: Any, data: bytes, wire: bytes) -> None:
         return
     try:
         sent = transport.socket.send(wire)
-    except BlockingIOError:
-        sent = 0
-    except OSError:  # reset or closed under us: Twisted's own write path notices and closes the connection
+    except OSError:  # would block, or reset under us: Twisted's write path sends it later or closes the connection
         sent = 0
     if sent < len(wire):
         transport.write(wire[sent:])
