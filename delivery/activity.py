@@ -2,7 +2,7 @@
 
 One state per watched game per process, shared by all its activity sockets; kept current from the
 same events as /ws/games (prices from `outcomes`, teams/status from the event's FrontendGame) and
-rebuilt once per coalescing window when something changed.
+rebuilt at most once per flush when something changed (windows.py: the adaptive window).
 """
 
 from __future__ import annotations
@@ -130,14 +130,19 @@ class ActivityRooms:
         if state is not None:
             state.apply(kind, game, outcomes, seq, ts)
 
-    def take(self, now: float, window_s: float, due_only: bool) -> list[tuple[ActivityState, dict[int, Frame]]]:
-        """The frames (one per protocol its sockets speak) of every loaded room that changed (due_only: whose last
-        frame is a window old)."""
+    def due_in(self, now: float, gap_s: float) -> float | None:
+        """Seconds until the first changed room may be flushed (0: now); None when none changed."""
+        last = [state.flushed_at for state in self.rooms.values() if state.dirty is not None and state.loaded.is_set()]
+        return max(0.0, min(last) + gap_s - now) if last else None
+
+    def take(self, now: float, gap_s: float) -> list[tuple[ActivityState, dict[int, Frame]]]:
+        """The frames (one per protocol its sockets speak) of every loaded room that changed and whose last frame
+        is at least `gap_s` old."""
         frames = []
         for state in list(self.rooms.values()):
             if state.dirty is None or not state.loaded.is_set():
                 continue
-            if due_only and now - state.flushed_at < window_s:
+            if gap_s and now - state.flushed_at < gap_s:
                 continue
             state.flushed_at = now
             versions = {sink.version for sink in state.sinks}

@@ -2,10 +2,11 @@
 
 Why not a channel-layer group per socket: with thousands of sockets, `group_send` costs one message
 (and one JSON encode + one send call) per socket per event. Here every process subscribes once to the
-fan-out channel, keeps topic -> sinks in memory, coalesces events per topic per window
-(REALTIME_WINDOW_MS: latest state per game), encodes each topic's frame once and writes the same bytes
-to every subscriber. Each client speaks one protocol (frames.py): per window a topic gets one v2 `batch` frame
-and, when v1 clients follow it, one v1 frame per changed game; each is encoded once for all clients of its protocol.
+fan-out channel, keeps topic -> sinks in memory, coalesces events per topic while a flush is due
+(windows.py: at once when sending keeps up, up to REALTIME_WINDOW_MS while it falls behind; latest state per
+game), encodes each topic's frame once and writes the same bytes to every subscriber. Each client speaks one
+protocol (frames.py): per flush a topic gets one v2 `batch` frame and, when v1 clients follow it, one v1 frame
+per changed game; each is encoded once for all clients of its protocol.
 
 The hub is assembled from small parts: the intake (the subscription, gap repair, epochs), the game state
 (snapshots), the registry (sinks and their topics), the coalescing windows and the activity rooms. What it
@@ -43,7 +44,7 @@ from delivery.history import StoredEvent, feed_position_read, topic_events_read,
 from delivery.intake import Intake
 from delivery.registry import Registry
 from delivery.sinks import Cursor, Sink
-from delivery.windows import Windows
+from delivery.windows import Pacing, Windows
 
 log = logging.getLogger(__name__)
 REPLAY_FRAME_EVENTS = 500
@@ -57,7 +58,9 @@ class Hub:
         self.windows = Windows()
         self.rooms = ActivityRooms()
         self.lagging: set[Sink] = set()
+        self.pacing = Pacing(settings.REALTIME_WINDOW_MS / 1000)
         self.ready = asyncio.Event()
+        self._wake = asyncio.Event()  # something waits in a window or a room
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -186,10 +189,11 @@ class Hub:
                 wire["outcomes"] = outcomes
             self.windows.add(topic, game_id, wire)
         self.rooms.apply(game_id, str(kind), latest, outcomes, topics.get(game_topic(game_id), 0), ts)
+        self._wake.set()
 
     def events_applied(self) -> None:
         if settings.REALTIME_WINDOW_MS == 0:
-            self._flush()
+            self._flush(time.monotonic())
 
     def resync_all(self, reason: str) -> None:
         self.windows.clear()
@@ -198,40 +202,52 @@ class Hub:
 
     # --- delivery ---------------------------------------------------------------------------------
     async def _flusher(self) -> None:
-        """Tick at a quarter window: a topic is flushed when its last frame is at least a window old.
-
-        So a quiet topic's first event goes out within a tick (leading edge), and a busy topic still
-        gets at most one frame per window holding everything since the previous one.
-        """
+        """Flush whenever something is pending and due, then yield once so that the intake reads what arrived
+        meanwhile: events coalesce only while a flush is running or the pacing gap (windows.Pacing) holds them."""
         while True:
-            await asyncio.sleep(max(settings.REALTIME_WINDOW_MS / 4, 10) / 1000)
-            try:
-                self._flush(due_only=True)
-            except Exception:
-                log.exception("realtime hub: flush failed")
+            await self._wake.wait()
+            self._wake.clear()
+            while (delay := self._due_in()) is not None:
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                cpu = time.process_time()  # CPU, not wall time: being preempted by others is not our cost
+                try:
+                    self._flush(time.monotonic())
+                except Exception:
+                    log.exception("realtime hub: flush failed")
+                self.pacing.flushed(time.process_time() - cpu)
+                await asyncio.sleep(0)
 
-    def _flush(self, due_only: bool = False) -> None:
-        now = time.monotonic()
-        window_s = settings.REALTIME_WINDOW_MS / 1000
-        for topic, events in self.windows.take(now, window_s, due_only):
+    def _due_in(self) -> float | None:
+        now, gap = time.monotonic(), self.pacing.gap_s
+        due = [d for d in (self.windows.due_in(now, gap), self.rooms.due_in(now, gap)) if d is not None]
+        return min(due) if due else None
+
+    def _flush(self, now: float) -> None:
+        gap = self.pacing.gap_s
+        for topic, events in self.windows.take(now, gap):
             followers = self.registry.subs.get(topic)
             if not followers:
                 continue
             metrics.REALTIME_DELIVERY_LAG.observe(max(0.0, now_ms() - min(e["timestamp"] for e in events)) / 1000)
             if PROTOCOL_V2 in followers:
-                self._deliver(followers[PROTOCOL_V2], batch_frame(topic, events, self.epoch), Sink.offer)
+                self._deliver(followers[PROTOCOL_V2], batch_frame(topic, events, self.epoch))
             for event in events if PROTOCOL_V1 in followers else ():
-                self._deliver(followers[PROTOCOL_V1], v1_event_frame(topic, event, self.epoch), Sink.offer)
-        for room, frames in self.rooms.take(now, window_s, due_only):
+                self._deliver(followers[PROTOCOL_V1], v1_event_frame(topic, event, self.epoch))
+        for room, frames in self.rooms.take(now, gap):
             for sink in list(room.sinks):
                 self._write(sink, frames[sink.version], Sink.send)
         if self.lagging:
             self._lag_check()
         self._export_writes()
 
-    def _deliver(self, targets: Iterable[Sink], frame: Frame, write: Any) -> None:
+    def _deliver(self, targets: Iterable[Sink], frame: Frame) -> None:
+        """The hot loop: one frame to every follower of its topic and protocol (no per-client encode)."""
+        lagging = self.lagging
         for sink in list(targets):
-            self._write(sink, frame, write)
+            sink.offer(frame)
+            if sink.lagging_since is not None:
+                lagging.add(sink)
 
     def _write(self, sink: Sink, frame: Frame, write: Any) -> None:
         write(sink, frame)

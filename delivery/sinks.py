@@ -25,6 +25,9 @@ from delivery.transport import (
     protocol_close,
     protocol_open,
     protocol_send_text,
+    tcp_pending_bytes,
+    tcp_send,
+    tcp_transport,
 )
 
 log = logging.getLogger(__name__)
@@ -136,6 +139,7 @@ class WsSink(Sink):
         self.kind = kind
         self.protocol = protocol
         self._send = send  # ASGI send, used only when not under daphne
+        self._tcp = tcp_transport(protocol) if protocol is not None else None  # direct socket sends
         self._tasks: set[asyncio.Task[None]] = set()
 
     def _asgi(self, message: dict[str, Any]) -> None:
@@ -150,11 +154,16 @@ class WsSink(Sink):
     def write(self, frame: Frame) -> None:
         if self.protocol is not None:
             if protocol_open(self.protocol):
-                protocol_send_text(self.protocol, frame.data, frame.wire())
+                if self._tcp is not None:
+                    tcp_send(self.protocol, self._tcp, frame.data, frame.wire())
+                else:
+                    protocol_send_text(self.protocol, frame.data, frame.wire())
             return
         self._asgi({"type": "websocket.send", "text": frame.data.decode()})
 
     def backlog(self) -> int:
+        if self._tcp is not None and not self.protocol.send_queue:
+            return tcp_pending_bytes(self._tcp)
         return pending_bytes(self.protocol) if self.protocol is not None else 0
 
     def close(self, code: int, reason: str = "") -> None:

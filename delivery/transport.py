@@ -18,6 +18,11 @@ from typing import Any
 
 _STATE_OPEN = 3  # autobahn WebSocketProtocol.STATE_OPEN
 
+try:
+    from twisted.internet.tcp import Connection as _TcpConnection
+except ImportError:  # not under daphne/Twisted: writes go through ASGI send
+    _TcpConnection = None  # type: ignore[assignment,misc]
+
 
 def _is_protocol(value: Any) -> bool:
     return hasattr(value, "sendMessage") and hasattr(value, "transport") and hasattr(value, "sendCloseFrame")
@@ -87,6 +92,41 @@ def ws_text_frame(payload: bytes) -> bytes:
     else:
         header = struct.pack("!BBQ", 0x81, 127, length)
     return header + payload
+
+
+def tcp_transport(protocol: Any) -> Any | None:
+    """The protocol's Twisted TCP connection when frames may be sent on its socket directly (plain TCP, no
+    autobahn compression); None otherwise (TLS, another server), where writes take the buffered path."""
+    transport = getattr(protocol, "transport", None)
+    if _TcpConnection is None or not isinstance(transport, _TcpConnection):
+        return None
+    if getattr(protocol, "_perMessageCompress", None) is not None:
+        return None
+    return transport
+
+
+def tcp_pending_bytes(transport: Any) -> int:
+    """pending_bytes for a tcp_transport (the hot path: three attribute reads)."""
+    return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+
+
+def tcp_send(protocol: Any, transport: Any, data: bytes, wire: bytes) -> None:
+    """Send a text frame (`wire` = ws_text_frame(data)): straight into the socket when nothing is queued ahead of
+    it, as asyncio transports do, else through Twisted's buffer.
+
+    Why: Twisted's `write` only buffers and registers the socket with the reactor, which then sends and
+    unregisters it: per client and frame that is 3 system calls and two reactor passes instead of one `send()`.
+    What the kernel does not take now is buffered by Twisted, behind which later frames queue in order."""
+    if (protocol.send_queue or transport._tempDataLen or len(transport.dataBuffer) > transport.offset
+            or not transport.connected or transport.disconnecting or transport._writeDisconnected):
+        protocol_send_text(protocol, data, wire)
+        return
+    try:
+        sent = transport.socket.send(wire)
+    except OSError:  # would block, or reset under us: Twisted's write path sends it later or closes the connection
+        sent = 0
+    if sent < len(wire):
+        transport.write(wire[sent:])
 
 
 def protocol_send_text(protocol: Any, data: bytes, wire: bytes | None = None) -> None:
