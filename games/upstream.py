@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ HEADERS = {
 }
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 MAX_BACKOFF_S = 10.0
+MAX_RETRY_AFTER_S = 60.0  # a longer Retry-After is not waited out in full: the caller's next run retries
 
 
 class UpstreamError(Exception):
@@ -45,10 +47,10 @@ _backoff = tenacity.wait_exponential(multiplier=0.5, max=MAX_BACKOFF_S / 2) + te
 
 
 def _retry_wait(state: tenacity.RetryCallState) -> float:
-    """The server's Retry-After when given (at most a minute), else jittered exponential back-off."""
+    """The server's Retry-After when given (at most MAX_RETRY_AFTER_S), else jittered exponential back-off."""
     failure = state.outcome.exception() if state.outcome else None
     if isinstance(failure, _Retryable) and failure.retry_after is not None:
-        return min(failure.retry_after, 60.0)
+        return min(failure.retry_after, MAX_RETRY_AFTER_S)
     return _backoff(state)
 
 
@@ -107,6 +109,11 @@ class GammaClient:
             transport=transport,
         )
         self.requests = 0
+        # Retry-After binds the whole client: threads fetching ahead wait out another thread's 429 too, and
+        # they take turns on the wire, so none has a request in flight when another one's 429 arrives.
+        self._turn = threading.Lock()
+        self._paused_until = 0.0
+        self._paused_by: int | None = None
 
     def close(self) -> None:
         self._http.close()
@@ -135,16 +142,31 @@ class GammaClient:
             attempts = retrying.statistics.get("attempt_number", 1)
             raise UpstreamError(f"GET {path} {dict(params or {})}: {exc} after {attempts} attempts") from exc
 
+    def _pause_wait(self) -> None:
+        """Wait out a Retry-After another thread was given (the thread that got it waits through its retry)."""
+        wait = self._paused_until - time.monotonic()
+        if wait > 0 and self._paused_by != threading.get_ident():
+            self._sleep(wait)
+
+    def _pause(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, time.monotonic() + min(seconds, MAX_RETRY_AFTER_S))
+        self._paused_by = threading.get_ident()
+
     def _get_once(self, path: str, params: Mapping[str, Any] | None) -> Any:
-        self.requests += 1
-        try:
-            response = self._http.get(path, params=params)
-        except httpx.TransportError as exc:  # connect/read errors and timeouts
-            metrics.upstream_http("gamma", None)
-            raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
-        metrics.upstream_http("gamma", response.status_code)
-        if response.status_code in RETRY_STATUSES:
-            raise _Retryable(f"HTTP {response.status_code}", retry_after_seconds(response.headers.get("Retry-After")))
+        with self._turn:
+            self._pause_wait()
+            self.requests += 1
+            try:
+                response = self._http.get(path, params=params)
+            except httpx.TransportError as exc:  # connect/read errors and timeouts
+                metrics.upstream_http("gamma", None)
+                raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
+            metrics.upstream_http("gamma", response.status_code)
+            if response.status_code in RETRY_STATUSES:
+                retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+                if retry_after is not None:
+                    self._pause(retry_after)
+                raise _Retryable(f"HTTP {response.status_code}", retry_after)
         if response.status_code >= 400:
             raise UpstreamError(f"GET {path} {dict(params or {})}: HTTP {response.status_code}")
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -110,6 +111,35 @@ def test_retries_honour_retry_after_then_succeed(nba: League) -> None:
         report = services.games_sync(client, nba, now=NOW)
     assert report.upserted == 1 and not report.errors
     assert sleeps[0] == 2.0 and 0 < sleeps[1] <= 2.0
+
+
+def test_retry_after_binds_every_thread_of_the_client() -> None:
+    """A 429's Retry-After holds back the other threads fetching ahead on the same client, not only the one
+    that got it (which waits it out once, through its own retry)."""
+    sleeps: list[tuple[str, float]] = []
+    answered = {"n": 0}
+
+    def upstream(request: httpx.Request) -> httpx.Response:
+        answered["n"] += 1
+        if answered["n"] == 1:
+            return httpx.Response(429, headers={"Retry-After": "5"})
+        return httpx.Response(200, json=[])
+
+    def sleep(seconds: float) -> None:
+        name = threading.current_thread().name
+        sleeps.append((name, seconds))
+        if name == "first":  # while the first thread waits out its 429, another one asks
+            other = threading.Thread(target=client.get_json, args=("/teams",), name="second")
+            other.start()
+            other.join()
+
+    with GammaClient("http://gamma.test", transport=httpx.MockTransport(upstream), sleep=sleep) as client:
+        first = threading.Thread(target=client.get_json, args=("/events",), name="first")
+        first.start()
+        first.join()
+    assert [name for name, _ in sleeps] == ["first", "second"]
+    assert sleeps[0][1] == 5.0 and 4.0 < sleeps[1][1] <= 5.0
+    assert answered["n"] == 3
 
 
 def test_retry_after_formats() -> None:
