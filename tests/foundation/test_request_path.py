@@ -3,15 +3,15 @@ hops threads), and static files keep WhiteNoise's response and caching headers o
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import Any
 
 import pytest
 from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 from django.test import Client
 from django.utils.module_loading import import_string
+
+from tests.api.test_fastpath import get
 
 ASSET = "/static/board/board.js"
 
@@ -40,31 +40,7 @@ def test_the_async_handler_adapts_no_middleware(settings, caplog, extra: list[st
 
 async def asgi_get(path: str, headers: dict[str, str] | None = None, method: str = "GET") -> tuple[int, dict, bytes]:
     """One request through Django's ASGI handler (the async middleware chain)."""
-    sent: list[dict[str, Any]] = []
-    raw = [(k.lower().encode(), v.encode()) for k, v in {"host": "127.0.0.1", **(headers or {})}.items()]
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
-             "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"", "headers": raw,
-             "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000)}
-    done = asyncio.Event()
-    requested = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal requested
-        if not requested:
-            requested = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await done.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-        if message["type"] == "http.response.body" and not message.get("more_body"):
-            done.set()
-
-    await ASGIHandler()(scope, receive, send)
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return start["status"], {k.decode().lower(): v.decode() for k, v in start["headers"]}, body
+    return await get(ASGIHandler(), path, headers=headers, method=method)
 
 
 def sync_get(path: str, **headers: str) -> tuple[int, dict, bytes]:
