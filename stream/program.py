@@ -6,7 +6,7 @@ one guard (stream.loops.every):
   tokens      follow the versioned token set, subscribe/unsubscribe incrementally, reload game views
   sockets     the CLOB market sockets (stream.sockets), feeding the books
   window      every quarter window: the newest price of each changed token whose game's last event is a
-              window old -> Redis hash + price_update (stream.window; its own guard)
+              window old -> Redis hash + price_update (stream.window)
   persist     every ~1 s: Outcome prices, PricePoints and GameProbability in one fenced transaction
   views       reload views of games whose row changed (scores, status) so events never carry old data
   resnapshot  REST `/book` for tokens whose hash did not verify
@@ -162,7 +162,7 @@ class StreamProgram:
         loops = [
             ("lease", self.holder.keep()),
             ("tokens", every(config.tokenset_poll_s, self._tokens_follow, "token set refresh")),
-            ("window", self.window.run()),
+            ("window", every(config.coalesce_s / 4, self.window.flush_due, "price window")),
             ("persist", every(config.persist_every_s, lambda: self.window.persist(self.db), "price persist")),
             ("views", every(config.views_refresh_s, self._views_refresh, "game views refresh")),
             ("resnapshot", self.resnapshot.run()),

@@ -9,7 +9,6 @@ flush time, which the fixed period added on top), and a busy game still gets at 
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import logging
 import time
@@ -24,7 +23,7 @@ from markets.prices import TokenPrice
 from stream.books import StreamCounters
 from stream.feed import BookStore, book_price
 from stream.gameindex import GameIndex
-from stream.loops import DbThread, Fatal
+from stream.loops import DbThread
 from stream.resnapshot import Resnapshotter
 
 log = logging.getLogger("mevu.stream")
@@ -66,19 +65,10 @@ class PriceWindow:
         dirty.difference_update(due)
         return due
 
-    async def run(self) -> None:
-        """Every quarter window, flush what is due, forever. A failed flush is logged and retried (a stale
-        fence or a Fatal error ends the loop)."""
-        while True:
-            due = self.take_due(time.monotonic())
-            if due:
-                try:
-                    await self.flush(due)
-                except (StaleFenceError, Fatal):
-                    raise
-                except Exception:
-                    log.warning("stream: price window failed; retrying", exc_info=True)
-            await asyncio.sleep(self.window_s / 4)
+    async def flush_due(self) -> int:
+        """One look (stream.program runs it every quarter window): publish what take_due finds due."""
+        due = self.take_due(time.monotonic())
+        return await self.flush(due) if due else 0
 
     async def flush(self, tokens: set[str] | None = None) -> int:
         """Publish the newest price of `tokens` (default: every changed token); returns how many moved."""

@@ -22,6 +22,7 @@ from markets.fences import fence_pg_advance
 from markets.models import Outcome
 from markets.prices import prices_read
 from stream.gameindex import TokenRef, game_index_load
+from stream.loops import every
 from stream.program import StreamProgram, stream_config_from_settings
 from tests.stream.factories import game_with_moneyline
 
@@ -63,7 +64,7 @@ async def test_burst_publishes_once_per_window_and_always_the_newest(game_tokens
     program.holder.lease = lease_acquire("stream", "test", 10_000)
     program.window.index = await sync_to_async(game_index_load)(tokens)
     program.store.track(tokens)
-    window = asyncio.create_task(program.window.run())
+    window = asyncio.create_task(every(WINDOW_S / 4, program.window.flush_due, "price window"))
     try:
         ts = 1_000
         # 40 bid moves spread over ~0.6 s: several windows, many changes per window.
