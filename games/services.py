@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.db import DatabaseError, connection, models, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q
 from django.utils import timezone
 
 from core import metrics
@@ -516,15 +516,17 @@ def _stored_state(
     window = Q(league=league, vanished_at__isnull=True, kickoff__gte=now - LOOKBACK, kickoff__lte=now + LOOKAHEAD)
     unchanged: set[str] = set()
     listed: dict[str, int] = {}
-    for pk, gamma_id, content_hash, kickoff, league_id, vanished_at, status in Game.objects.filter(
-        Q(gamma_id__in=list(by_id)) | window
-    ).values_list("pk", "gamma_id", "content_hash", "kickoff", "league_id", "vanished_at", "status"):
+    rows = Game.objects.filter(Q(gamma_id__in=list(by_id)) | window).annotate(
+        in_window=ExpressionWrapper(window, output_field=BooleanField())
+    )
+    for pk, gamma_id, content_hash, kickoff, in_window, status in rows.values_list(
+        "pk", "gamma_id", "content_hash", "kickoff", "in_window", "status"
+    ):
         if content_hash and gamma_id in by_id and content_hash == digest.stored_form(
             by_id[gamma_id][1], kickoff, now, TOKEN_HORIZON
         ):
             unchanged.add(by_id[gamma_id][0])
-        if (league_id == league.pk and vanished_at is None and status != Game.Status.LIVE
-                and kickoff is not None and now - LOOKBACK <= kickoff <= now + LOOKAHEAD):
+        if in_window and status != Game.Status.LIVE:
             listed[gamma_id] = pk
     return unchanged, listed
 
