@@ -20,7 +20,7 @@ from psycopg.conninfo import conninfo_to_dict
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 FIXTURES = SHARED / "upstream" / "fixtures"
-ARTIFACTS = REPO / "test-artifacts"
+ARTIFACTS = REPO / ".data" / "test-artifacts"  # the checkout gets nothing outside .venv/ and .data/
 
 needs_shared = pytest.mark.skipif(not FIXTURES.exists(), reason="../shared fixtures are not in this clone")
 
@@ -91,7 +91,7 @@ class Proc:
     """A child process whose output goes to a log file kept as a test artifact."""
 
     def __init__(self, name: str, argv: list[str], env: dict[str, str]) -> None:
-        ARTIFACTS.mkdir(exist_ok=True)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
         self.log_path = ARTIFACTS / f"{name}-{os.getpid()}-{int(time.time() * 1000)}.log"
         self._log = self.log_path.open("wb")
         self.proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT)

@@ -8,7 +8,7 @@ One setup, several behaviours (each phase is a user-visible promise of issue 10)
   4. a game page shows every market of the game and a price-history chart;
   5. at 375 px: no horizontal scroll, readable rows (font >= 12 px, abbreviations visible);
   6. after the server restarts, the page reconnects and resumes with the last seq it saw.
-Screenshots go to test-artifacts/board-*.png.
+Screenshots go to .data/test-artifacts/board-*.png.
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ def _narrow_checks(page: Any) -> None:
 
 
 def test_live_board_in_a_browser(service_env: dict[str, str], spawn: Any) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     started, marks = time.monotonic(), {}
     with run_simulator(seed=21, rate=150, extra_args=("--games", "24")) as sim:
         streamed = games_ingest(sim)

@@ -51,10 +51,13 @@ def test_worker_metrics_count_task_runs_failures_and_durations(service_env, spaw
 
     wait_until(pipeline_tasks_seen, 30)
 
-    # Nothing but JSON lines on stdout/stderr while running: worker, stream worker, beat, supervisor.
-    logs = json_log_lines(serve.log())
-    roles = {line["role"] for line in logs}
-    assert {"supervisor", "sports", "stream", "beat"} <= roles, roles
+    # Nothing but JSON lines on stdout/stderr while running: worker, stream worker, beat, supervisor. The stream
+    # worker starts beside the sports worker, but nothing above waits for it: wait for its first lines here.
+    def every_role_logged() -> list[dict] | None:
+        logs = json_log_lines(serve.log())
+        return logs if {"supervisor", "sports", "stream", "beat"} <= {line["role"] for line in logs} else None
+
+    logs = wait_until(every_role_logged, 30)
     assert any(line["logger"].startswith("celery") and line["role"] == "beat" for line in logs)
     failed = [line for line in logs if line["level"] == "ERROR" and line.get("task_id") == failing.id]
     assert failed and failed[0]["task"] == TASK and "IndexError" in failed[0]["exc"]

@@ -57,7 +57,7 @@ class RedisServer:
 
     def start(self) -> RedisServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        ARTIFACTS.mkdir(exist_ok=True)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
         log = (ARTIFACTS / f"redis-{self.port}.log").open("ab")
         argv = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                 "--dir", str(self.workdir), "--maxclients", "10000", *self.extra]
@@ -232,6 +232,6 @@ def private_postgres() -> Iterator[PrivatePostgres]:
             if server.running():
                 server.stop()
         with contextlib.suppress(OSError):
-            ARTIFACTS.mkdir(exist_ok=True)
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
             shutil.copy(tmp / "postgres.log", ARTIFACTS / f"postgres-{server.port}.log")
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,7 +1,7 @@
 """Building blocks of the scaling tests: render the docker/ configs for loopback, run real servers.
 
 Every server is a child process in its own process group (so a test can SIGKILL an instance with all
-its children, as a crashed container would lose them), logging to test-artifacts/.
+its children, as a crashed container would lose them), logging to .data/test-artifacts/.
 """
 
 from __future__ import annotations
@@ -140,11 +140,11 @@ def pgbouncer_argv(config: Path, pg_host: str) -> list[str]:
 
 
 class Server:
-    """A child process (and its children) in its own process group; output in test-artifacts/."""
+    """A child process (and its children) in its own process group; output in .data/test-artifacts/."""
 
     def __init__(self, name: str, argv: list[str], env: dict[str, str] | None = None,
                  cwd: Path = REPO) -> None:
-        ARTIFACTS.mkdir(exist_ok=True)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
         self.name = name
         self.log_path = ARTIFACTS / f"scaling-{name}-{os.getpid()}-{int(time.time() * 1000)}.log"
         self._log = self.log_path.open("wb")
