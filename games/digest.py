@@ -54,19 +54,16 @@ class EventDigest:
     digest: bytes
 
 
-def event_digests(raws: Iterable[Mapping[str, Any]]) -> list[EventDigest]:
-    """Each event's own digest (no DB, so it runs in the fetching thread). Events without a usable id or
-    slug get none: they are always parsed."""
-    result = []
-    for raw in raws:
-        try:
-            gamma_id, slug = parse.event_identity(raw)
-            body = orjson.dumps(raw)
-        except (BadPayload, TypeError, orjson.JSONEncodeError):
-            continue
-        fixture = parse.main_slug(slug)
-        result.append(EventDigest(gamma_id, fixture, fixture == slug, hashlib.sha256(body).digest()))
-    return result
+def event_digest(raw: Mapping[str, Any]) -> EventDigest | None:
+    """An event's own digest (no DB, so it runs in the fetching thread); None for an event without a usable
+    id or slug (it is always parsed)."""
+    try:
+        gamma_id, slug = parse.event_identity(raw)
+        body = orjson.dumps(raw)
+    except (BadPayload, TypeError, orjson.JSONEncodeError):
+        return None
+    fixture = parse.main_slug(slug)
+    return EventDigest(gamma_id, fixture, fixture == slug, hashlib.sha256(body).digest())
 
 
 def fixture_digests(events: Iterable[EventDigest], context: bytes) -> dict[str, tuple[str, bytes]]:

@@ -12,17 +12,15 @@ import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
-import orjson
 from django.conf import settings
-from django.db import DatabaseError, connection, models, transaction
+from django.db import DatabaseError, transaction
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q
 from django.utils import timezone
 
 from core import metrics
-from games import digest, parse, rules
+from games import bulk, digest, eventpages, parse, rules
 from games.models import Game, GameProbability, League, Team
 from games.parse import BadPayload, GameRow, NotAGame
 from games.rules import TeamIndex, TeamRef
@@ -201,7 +199,7 @@ def teams_write(league: League, fetched: TeamsFetch) -> tuple[SyncReport, TeamIn
         else:
             report.unchanged += 1
     if writes:
-        with transaction.atomic():
+        with bulk.catalog_transaction():
             Team.objects.bulk_create(
                 writes, batch_size=1000, update_conflicts=True, unique_fields=["gamma_id"],
                 update_fields=["league", *TEAM_FIELDS, "updated_at"],
@@ -290,54 +288,6 @@ def _streamed(status: str, kickoff: datetime | None, now: datetime) -> bool:
     return rules.in_token_window(status, kickoff, now, TOKEN_HORIZON)
 
 
-def rows_select(
-    model: type[models.Model], key: str, values: Sequence[Any], names: Sequence[str]
-) -> dict[Any, dict[str, Any]]:
-    """Stored rows by key, `WHERE key = ANY(%s)`: one array parameter instead of ~12k IN placeholders."""
-    if not values:
-        return {}
-    quote = connection.ops.quote_name
-    fields = [model._meta.pk if n == "pk" else model._meta.get_field(n) for n in (key, *names)]
-    sql = (
-        f"SELECT {', '.join(quote(f.column) for f in fields)} FROM {quote(model._meta.db_table)} "
-        f"WHERE {quote(fields[0].column)} = ANY(%s)"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [list(values)])
-        return {row[0]: dict(zip((key, *names), row, strict=True)) for row in cursor.fetchall()}
-
-
-def _json_default(value: object) -> str:
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def rows_upsert(model: type[models.Model], key: str, rows: Sequence[Mapping[str, Any]]) -> dict[Any, int]:
-    """INSERT … SELECT FROM json_array_elements(<all rows as one JSON array>) ON CONFLICT (key) DO UPDATE:
-    one statement and one parameter however many rows. The rows are encoded by orjson (C) and decoded by
-    PostgreSQL: Django's client-side binding would quote ~12k-element arrays in Python, the main cost of
-    a cold sync. Returns {key value: id}."""
-    if not rows:
-        return {}
-    names = list(rows[0])
-    fields = [model._meta.get_field(name) for name in names]
-    quote = connection.ops.quote_name
-    columns = [quote(f.column) for f in fields]
-    values = [f"(r->>{i})::{f.db_type(connection)}" for i, f in enumerate(fields)]
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c, n in zip(columns, names, strict=True) if n != key)
-    key_column = quote(model._meta.get_field(key).column)
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(columns)}) "
-        f"SELECT {', '.join(values)} FROM json_array_elements(%s::json) AS r "
-        f"ON CONFLICT ({key_column}) DO UPDATE SET {updates} RETURNING {key_column}, {quote(model._meta.pk.column)}"
-    )
-    payload = orjson.dumps([[row[name] for name in names] for row in rows], default=_json_default)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [payload.decode()])
-        return dict(cursor.fetchall())
-
-
 def games_upsert(
     rows: Sequence[GameRow], league: League, now: datetime, report: SyncReport,
     digests: Mapping[str, bytes] | None = None,
@@ -380,12 +330,12 @@ def games_upsert(
     outcome_rows = {o.token_id: (m.condition_id, o) for _, m in market_rows.values() for o in m.outcomes}
     # A game not stored before has no markets yet (they are written with it): nothing to compare on a cold sync.
     stored = [cid for cid, (gamma_id, _) in market_rows.items() if gamma_id in existing_games]
-    existing_markets = rows_select(Market, "condition_id", stored, ("pk", *MARKET_FIELDS))
-    existing_outcomes = rows_select(
+    existing_markets = bulk.rows_select(Market, "condition_id", stored, ("pk", *MARKET_FIELDS))
+    existing_outcomes = bulk.rows_select(
         Outcome, "token_id", [t for t, (cid, _) in outcome_rows.items() if cid in existing_markets],
         ("pk", *OUTCOME_FIELDS, *PRICE_FIELDS),
     )
-    with transaction.atomic():
+    with bulk.catalog_transaction():
         if game_writes:
             Game.objects.bulk_create(
                 game_writes, batch_size=500, update_conflicts=True, unique_fields=["gamma_id"],
@@ -401,7 +351,7 @@ def games_upsert(
                 market_writes.append({"condition_id": condition_id, **wanted, "updated_at": now})
                 report.changed_game_ids.add(gamma_id)
         market_pk = {cid: m["pk"] for cid, m in existing_markets.items()}
-        market_pk.update(rows_upsert(Market, "condition_id", market_writes))
+        market_pk.update(bulk.rows_write(Market, "condition_id", market_writes, existing_markets))
         outcome_writes = []
         for token_id, (condition_id, outcome) in outcome_rows.items():
             gamma_id = market_rows[condition_id][0]
@@ -417,7 +367,7 @@ def games_upsert(
                 merged = {**{f: (old or {}).get(f) for f in PRICE_FIELDS}, **wanted}
                 outcome_writes.append({"token_id": token_id, **merged, "price_updated_at": now})
                 report.changed_game_ids.add(gamma_id)
-        rows_upsert(Outcome, "token_id", outcome_writes)
+        bulk.rows_write(Outcome, "token_id", outcome_writes, existing_outcomes)
         _probabilities_record(rows, game_pk, now)
     report.upserted += len(game_writes)
     metrics.INGEST_UPSERTS.labels("game").inc(len(game_writes))
@@ -452,7 +402,7 @@ def _probabilities_record(rows: Iterable[GameRow], game_pk: Mapping[str, int], n
         GameProbability.objects.bulk_create(new)
 
 
-def _events_params(series_id: str, now: datetime) -> dict[str, Any]:
+def events_params(series_id: str, now: datetime) -> dict[str, Any]:
     return {
         "series_id": series_id,
         "start_time_min": (now - LOOKBACK).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -475,11 +425,10 @@ GAMES_BATCH = 50
 
 @dataclasses.dataclass
 class EventsFetch:
-    """A league's events as Gamma listed them (first copy of each id) with their digests, and what went
-    wrong fetching them."""
+    """A league's events as Gamma listed them (first copy of each id, decoded on demand) and what went wrong
+    fetching them."""
 
-    raws: list[dict[str, Any]]
-    digests: list[digest.EventDigest]
+    listing: eventpages.Listing
     report: SyncReport
     complete: bool
 
@@ -487,23 +436,20 @@ class EventsFetch:
 def events_fetch(client: GammaClient, league: League, now: datetime) -> EventsFetch:
     """Every page of every series of the league, digested (no DB: safe to run ahead in another thread)."""
     report = SyncReport()
-    raws: dict[object, dict[str, Any]] = {}
+    listing = eventpages.Listing()
     complete = True
     for series_id in league.series_ids:
         try:
-            for page in client.pages("/events", _events_params(series_id, now), limit=EVENTS_PAGE, max_pages=100,
-                                     honoured=True):
-                for raw in page:
-                    if not isinstance(raw, dict):
-                        report.skip("event", "?", f"not an object: {raw!r:.40}")
-                        continue
-                    key = raw.get("id")
-                    raws.setdefault(id(raw) if key is None else str(key).strip(), raw)
+            for page in client.pages("/events", events_params(series_id, now), limit=EVENTS_PAGE, max_pages=100,
+                                     honoured=True, read=eventpages.event_page_read):
+                for note in page.summary.not_objects:
+                    report.skip("event", "?", f"not an object: {note}")
+                listing.add(page)
         except UpstreamError as exc:
             complete = False
             report.errors.append(f"events {league.code}/{series_id}: {exc}")
             log.error("events of %s: fetch failed, keeping the stored games: %s", league.code, exc)
-    return EventsFetch(list(raws.values()), digest.event_digests(raws.values()), report, complete)
+    return EventsFetch(listing, report, complete)
 
 
 def _stored_state(
@@ -572,10 +518,10 @@ def games_sync(
         report.errors.extend(teams_sync(client, league).errors)
         teams = team_index_load(league)
     fixtures = digest.fixture_digests(
-        fetched.digests, digest.context_digest(league.code, league.ordering, teams.by_gamma_id.values())
+        fetched.listing.digests(), digest.context_digest(league.code, league.ordering, teams.by_gamma_id.values())
     )
     unchanged, listed = _stored_state(league, fixtures, now)
-    changed_raws = [raw for raw in fetched.raws if _fixture_slug(raw) not in unchanged]
+    changed_raws = fetched.listing.raws(lambda event: event is None or event.fixture not in unchanged)
     games, orphans = parse.siblings_merge(_events_parse(changed_raws, league, teams, now, report))
     report.ignored += orphans
     report.unchanged += len(unchanged)
@@ -597,13 +543,6 @@ def games_sync(
         seen = {g.gamma_id for g in games} | {fixtures[slug][0] for slug in unchanged}
         report.vanished += _vanished_mark([pk for gamma_id, pk in listed.items() if gamma_id not in seen], now)
     return report
-
-
-def _fixture_slug(raw: Mapping[str, Any]) -> str | None:
-    try:
-        return parse.main_slug(parse.event_identity(raw)[1])
-    except BadPayload:
-        return None
 
 
 def _vanished_mark(pks: list[int], now: datetime) -> int:

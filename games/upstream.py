@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import httpx
 import orjson
@@ -25,6 +25,7 @@ HEADERS = {
 }
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 MAX_BACKOFF_S = 10.0
+T = TypeVar("T")
 MAX_RETRY_AFTER_S = 60.0  # a longer Retry-After is not waited out in full: the caller's next run retries
 
 
@@ -87,6 +88,36 @@ def rows_of(payload: Any) -> list[Any]:
     return payload
 
 
+class ListedPage(Protocol):
+    """One page of a list endpoint: its row count and each row's id (None for a row that is not an object)."""
+
+    ids: list[Any]
+
+    def __len__(self) -> int: ...
+
+
+P = TypeVar("P", bound=ListedPage)
+
+
+class Rows(list[Any]):
+    """A page's rows, decoded."""
+
+    @property
+    def ids(self) -> list[Any]:
+        return [row.get("id") if isinstance(row, dict) else None for row in self]
+
+
+def rows_read(body: bytes) -> Rows:
+    return Rows(rows_of(orjson.loads(body)))
+
+
+def _decoded(path: str, body: bytes, read: Callable[[bytes], T]) -> T:
+    try:
+        return read(body)
+    except orjson.JSONDecodeError as exc:
+        raise UpstreamError(f"GET {path}: invalid JSON ({exc})") from exc
+
+
 class GammaClient:
     """Synchronous Gamma client (Celery tasks and the management command are synchronous)."""
 
@@ -124,8 +155,8 @@ class GammaClient:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
-        """GET with retries on network errors, timeouts, 5xx and 429 (honouring Retry-After)."""
+    def get_bytes(self, path: str, params: Mapping[str, Any] | None = None) -> bytes:
+        """GET the body, with retries on network errors, timeouts, 5xx and 429 (honouring Retry-After)."""
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.max_retries + 1),
             wait=_retry_wait,
@@ -142,6 +173,9 @@ class GammaClient:
             attempts = retrying.statistics.get("attempt_number", 1)
             raise UpstreamError(f"GET {path} {dict(params or {})}: {exc} after {attempts} attempts") from exc
 
+    def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        return _decoded(path, self.get_bytes(path, params), orjson.loads)
+
     def _pause_wait(self) -> None:
         """Wait out a Retry-After another thread was given (the thread that got it waits through its retry)."""
         wait = self._paused_until - time.monotonic()
@@ -152,7 +186,7 @@ class GammaClient:
         self._paused_until = max(self._paused_until, time.monotonic() + min(seconds, MAX_RETRY_AFTER_S))
         self._paused_by = threading.get_ident()
 
-    def _get_once(self, path: str, params: Mapping[str, Any] | None) -> Any:
+    def _get_once(self, path: str, params: Mapping[str, Any] | None) -> bytes:
         with self._turn:
             self._pause_wait()
             self.requests += 1
@@ -169,30 +203,26 @@ class GammaClient:
                 raise _Retryable(f"HTTP {response.status_code}", retry_after)
         if response.status_code >= 400:
             raise UpstreamError(f"GET {path} {dict(params or {})}: HTTP {response.status_code}")
-        try:
-            return orjson.loads(response.content)
-        except orjson.JSONDecodeError as exc:
-            raise UpstreamError(f"GET {path}: invalid JSON ({exc})") from exc
+        return response.content
 
     def get_list(self, path: str, params: Mapping[str, Any] | None = None) -> list[Any]:
         return rows_of(self.get_json(path, params))
 
     def pages(
-        self, path: str, params: Mapping[str, Any], *, limit: int, max_pages: int = 50, honoured: bool = False
-    ) -> Iterator[list[Any]]:
+        self, path: str, params: Mapping[str, Any], *, limit: int, max_pages: int = 50, honoured: bool = False,
+        read: Callable[[bytes], P] = rows_read,  # type: ignore[assignment]
+    ) -> Iterator[P]:
         """Offset pagination that survives silent limit clamping: stop on an empty page, a page shorter
         than the longest seen, or a page that repeats the previous one (offset ignored). With `honoured`
         (the limit is within the endpoint's known page cap), a page shorter than the limit is the last:
-        no empty page is asked for."""
+        no empty page is asked for. `read` turns a page's body into its rows."""
         offset = 0
         longest = 0
         previous_ids: list[Any] | None = None
         for _ in range(max_pages):
-            page = self.get_list(path, {**params, "limit": limit, "offset": offset})
-            if not page:
-                return
-            ids = [row.get("id") if isinstance(row, dict) else None for row in page]
-            if ids == previous_ids:
+            page = _decoded(path, self.get_bytes(path, {**params, "limit": limit, "offset": offset}), read)
+            ids = page.ids
+            if not ids or ids == previous_ids:
                 return
             yield page
             previous_ids = ids

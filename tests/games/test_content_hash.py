@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from games import digest, services
+from games import digest, eventpages, services
 from games.live import live_games_persist, live_index_load
 from games.models import Game, League, Team
 from games.rules import TeamRef
@@ -40,7 +40,7 @@ def _sync(league: League, events: list[dict[str, Any]], now: datetime = NOW) -> 
 
 
 def _fixtures(raws: list[dict[str, Any]], context: bytes) -> dict[str, tuple[str, bytes]]:
-    return digest.fixture_digests(digest.event_digests(raws), context)
+    return digest.fixture_digests([d for raw in raws if (d := digest.event_digest(raw))], context)
 
 
 def _events() -> list[dict[str, Any]]:
@@ -80,6 +80,42 @@ def test_a_changed_nested_market_is_parsed_and_written(nba: League, parsed: list
     parsed.clear()
     _sync(nba, changed)
     assert parsed == []
+
+
+@pytest.fixture
+def decoded(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Lengths of the /events pages the sync decodes (the real decoder, counted)."""
+    seen: list[int] = []
+    real = eventpages.rows_of
+
+    def counting(payload: Any) -> list[Any]:
+        rows = real(payload)
+        seen.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(eventpages, "rows_of", counting)
+    return seen
+
+
+def test_a_byte_identical_page_is_not_decoded_again(nba: League, parsed: list[str], decoded: list[int]) -> None:
+    events = [*_events(), event_raw("nba", LAL, NYK, FAR + timedelta(days=1))]
+    _sync(nba, events)
+    assert decoded == [3]
+    decoded.clear()
+    parsed.clear()
+    _sync(nba, copy.deepcopy(events))
+    assert (decoded, parsed) == ([], [])
+    # One game's stored hash cleared (as a live-score write does): the page is decoded, that game alone parsed.
+    Game.objects.filter(gamma_id=events[1]["id"]).update(content_hash="")
+    _sync(nba, copy.deepcopy(events))
+    assert (decoded, parsed) == ([3], [events[1]["id"]])
+    # New bytes: decoded and digested; only the changed event is parsed.
+    decoded.clear()
+    parsed.clear()
+    changed = copy.deepcopy(events)
+    changed[2]["markets"][0]["outcomePrices"] = json.dumps(["0.42", "0.58"])
+    _sync(nba, changed)
+    assert (decoded, parsed) == ([3], [changed[2]["id"]])
 
 
 @pytest.mark.parametrize("change", ["market closed", "score", "title", "token ids", "new market"])
