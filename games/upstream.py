@@ -16,6 +16,7 @@ import tenacity
 from django.conf import settings
 
 from core import metrics
+from core.tls import tls_context
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +139,7 @@ class GammaClient:
             timeout=timeout_s or settings.UPSTREAM_TIMEOUT_S,
             headers=HEADERS,
             transport=transport,
+            verify=tls_context(),
         )
         self.requests = 0
         # Retry-After binds the whole client: threads fetching ahead wait out another thread's 429 too, and

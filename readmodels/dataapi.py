@@ -12,6 +12,7 @@ import httpx
 from django.conf import settings
 from typing_extensions import TypedDict
 
+from core.tls import tls_context
 from readmodels.frontend import FrontendTeam
 from readmodels.gameviews import GameView
 
@@ -94,7 +95,7 @@ def holders_aggregate(payloads: Sequence[Any], labels: Mapping[str, tuple[str, s
 def holders_fetch(view: GameView) -> list[Holder]:
     """Every outcome token's holders, aggregated per wallet, largest total first."""
     labels = {o.token_id: (o.label[:3].upper(), m.question) for m in view.markets for o in m.outcomes}
-    with httpx.Client(timeout=settings.UPSTREAM_TIMEOUT_S) as client:
+    with httpx.Client(timeout=settings.UPSTREAM_TIMEOUT_S, verify=tls_context()) as client:
         payloads = [_get(client, "/holders", {"market": ",".join(chunk), "limit": 500, "minBalance": 1})
                     for chunk in _chunks([m.condition_id for m in view.markets])]
     return holders_aggregate(payloads, labels)
@@ -138,7 +139,7 @@ def trade_parse(row: dict[str, Any], home: FrontendTeam, away: FrontendTeam) -> 
 def trades_fetch(view: GameView, limit: int, home: FrontendTeam, away: FrontendTeam) -> list[TradeOut]:
     """The game's newest `limit` trades over all its markets (newest first), deduplicated by transaction."""
     seen: dict[str, tuple[int, TradeOut]] = {}
-    with httpx.Client(timeout=settings.UPSTREAM_TIMEOUT_S) as client:
+    with httpx.Client(timeout=settings.UPSTREAM_TIMEOUT_S, verify=tls_context()) as client:
         for chunk in _chunks([m.condition_id for m in view.markets]):
             for offset in range(0, min(limit, TRADES_MAX), TRADES_PAGE):  # newest first: `limit` per chunk is enough
                 rows = _rows(_get(client, "/trades", {"market": ",".join(chunk), "limit": TRADES_PAGE,

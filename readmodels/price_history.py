@@ -22,6 +22,7 @@ from django.db import close_old_connections
 from redis.exceptions import LockError, RedisError
 
 from core.redis import redis_async, redis_key
+from core.tls import tls_context
 from markets.models import PricePoint
 
 log = logging.getLogger(__name__)
@@ -164,7 +165,7 @@ async def price_history_fetch(token_id: str, interval: str, fidelity: int) -> li
     url = f"{settings.CLOB_URL}/prices-history"
     params = {"market": token_id, "interval": interval, "fidelity": str(fidelity)}
     try:
-        async with httpx.AsyncClient(timeout=settings.UPSTREAM_TIMEOUT_S) as client:
+        async with httpx.AsyncClient(timeout=settings.UPSTREAM_TIMEOUT_S, verify=tls_context()) as client:
             response = await client.get(url, params=params, headers={"Accept": "application/json"})
     except httpx.HTTPError as exc:
         raise UpstreamHistoryError(f"prices-history: {type(exc).__name__}") from exc

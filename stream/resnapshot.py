@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from core import metrics
+from core.tls import tls_context
 from stream.feed import BookStore
 
 log = logging.getLogger("mevu.stream.resnapshot")
@@ -88,7 +89,7 @@ class Resnapshotter:
         return tokens
 
     async def run(self) -> None:
-        async with httpx.AsyncClient(base_url=self.clob_url, timeout=self.timeout_s) as client:
+        async with httpx.AsyncClient(base_url=self.clob_url, timeout=self.timeout_s, verify=tls_context()) as client:
             while True:
                 self._collect()
                 tokens = self._take()
