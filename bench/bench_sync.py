@@ -4,7 +4,8 @@ Measures, in one run against a private database and a paused simulator:
   cold   — sync into empty tables (leagues, teams, games, markets, outcomes), median of --repeat runs;
   idle   — the same sync again with no upstream change (must perform 0 writes);
   anchor — COPY of exactly the rows the cold sync wrote into empty copies of the same tables
-           (the floor for moving that data into PostgreSQL), same run, same machine.
+           (the floor for moving that data into PostgreSQL), same run, same machine; for scale, the same
+           COPY into the real tables (WAL and foreign-key checks, which any durable write pays).
 Each sync runs against two upstreams serving the same bytes:
   direct — the simulator itself, which renders every page in Python (~0.25 s of JSON per full sync on
            one core: the upstream's cost, not the sync's);
@@ -215,7 +216,7 @@ def _run(port: int, edge_port: int | None, repeat: int) -> None:
         pages_forget()
 
     runs: dict[str, dict[str, list]] = {name: {"cold": [], "idle": [], "fetch": []} for name in upstreams}
-    anchors = []
+    anchors, durables = [], []
     for _ in range(repeat):
         now = datetime.now(UTC)  # one instant per round: time alone can change a game (its kickoff phase)
         for name, gamma in upstreams.items():
@@ -227,6 +228,7 @@ def _run(port: int, edge_port: int | None, repeat: int) -> None:
             runs[name]["idle"].append(sync(gamma, now))
             runs[name]["fetch"].append(_fetch_floor(gamma, now))
         anchors.append(statistics.median(_copy_anchor(connection, tables) for _ in range(3)))
+        durables.append(_copy_durable(connection, tables))
     counts = {"games": Game.objects.count(), "markets": Market.objects.count(), "outcomes": Outcome.objects.count(),
               "teams": Team.objects.count(), "leagues": League.objects.count()}
     anchor_s = statistics.median(anchors)
@@ -234,6 +236,7 @@ def _run(port: int, edge_port: int | None, repeat: int) -> None:
     print(f"stored: {counts}")
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"anchor COPY of the same rows: {anchor_s:.3f} s (median of {repeat} rounds x 3)")
+    print(f"for scale: the same COPY into the real tables (WAL, foreign keys): {statistics.median(durables):.3f} s")
     for name, figures in runs.items():
         colds, idles = figures["cold"], figures["idle"]
         cold_s = statistics.median(c[0] for c in colds)
@@ -305,6 +308,30 @@ def _copy_anchor(connection, tables: list[str]) -> float:  # type: ignore[no-unt
             cur.execute(f"DROP TABLE bench_{table}")
     raw.commit()
     return elapsed
+
+
+def _copy_durable(connection, tables: list[str]) -> float:  # type: ignore[no-untyped-def]
+    """For scale, not a target: the same rows COPYed back into the real tables (emptied first, parents first),
+    paying what any durable write of them pays and the anchor does not: WAL, foreign-key checks at commit."""
+    raw = connection.connection
+    with connection.cursor():
+        pass
+    data: dict[str, tuple[list[str], list[tuple]]] = {}
+    with raw.cursor() as cur:
+        for table in tables:
+            cur.execute(f"SELECT * FROM {table}")
+            data[table] = ([d.name for d in cur.description], cur.fetchall())
+        cur.execute("TRUNCATE " + ", ".join(tables) + " CASCADE")
+    raw.commit()
+    started = time.perf_counter()
+    with raw.cursor() as cur:
+        for table in reversed(tables):
+            columns, rows = data[table]
+            with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+    raw.commit()
+    return time.perf_counter() - started
 
 
 if __name__ == "__main__":
