@@ -281,16 +281,23 @@ def _fetch_floor(gamma: str, now: datetime) -> float:
     return time.perf_counter() - started
 
 
-def _copy_anchor(connection, tables: list[str]) -> float:  # type: ignore[no-untyped-def]
-    """COPY every stored row of the synced tables into empty same-shaped tables: the data-movement floor."""
-    raw = connection.connection  # psycopg 3 connection under Django's wrapper
+def _stored_rows(connection, tables: list[str]):  # type: ignore[no-untyped-def]
+    """The psycopg 3 connection under Django's wrapper, and every stored row of the tables with their columns."""
     with connection.cursor():
-        pass
+        pass  # connects
+    raw = connection.connection
     data: dict[str, tuple[list[str], list[tuple]]] = {}
     with raw.cursor() as cur:
         for table in tables:
             cur.execute(f"SELECT * FROM {table}")
             data[table] = ([d.name for d in cur.description], cur.fetchall())
+    return raw, data
+
+
+def _copy_anchor(connection, tables: list[str]) -> float:  # type: ignore[no-untyped-def]
+    """COPY every stored row of the synced tables into empty same-shaped tables: the data-movement floor."""
+    raw, data = _stored_rows(connection, tables)
+    with raw.cursor() as cur:
         for table in tables:
             cur.execute(f"CREATE TEMP TABLE bench_{table} (LIKE {table} INCLUDING ALL)")
     raw.commit()
@@ -313,14 +320,8 @@ def _copy_anchor(connection, tables: list[str]) -> float:  # type: ignore[no-unt
 def _copy_durable(connection, tables: list[str]) -> float:  # type: ignore[no-untyped-def]
     """For scale, not a target: the same rows COPYed back into the real tables (emptied first, parents first),
     paying what any durable write of them pays and the anchor does not: WAL, foreign-key checks at commit."""
-    raw = connection.connection
-    with connection.cursor():
-        pass
-    data: dict[str, tuple[list[str], list[tuple]]] = {}
+    raw, data = _stored_rows(connection, tables)
     with raw.cursor() as cur:
-        for table in tables:
-            cur.execute(f"SELECT * FROM {table}")
-            data[table] = ([d.name for d in cur.description], cur.fetchall())
         cur.execute("TRUNCATE " + ", ".join(tables) + " CASCADE")
     raw.commit()
     started = time.perf_counter()

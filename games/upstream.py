@@ -26,8 +26,8 @@ HEADERS = {
 }
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 MAX_BACKOFF_S = 10.0
-T = TypeVar("T")
 MAX_RETRY_AFTER_S = 60.0  # a longer Retry-After is not waited out in full: the caller's next run retries
+T = TypeVar("T")
 
 
 class UpstreamError(Exception):
@@ -92,7 +92,8 @@ def rows_of(payload: Any) -> list[Any]:
 class ListedPage(Protocol):
     """One page of a list endpoint: its row count and each row's id (None for a row that is not an object)."""
 
-    ids: list[Any]
+    @property
+    def ids(self) -> list[Any]: ...
 
     def __len__(self) -> int: ...
 

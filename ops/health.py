@@ -6,10 +6,11 @@ must answer (503 otherwise); background workers and beat are reported from their
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import time
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
@@ -67,8 +68,28 @@ async def health_view(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok", "timestamp": timezone.now().isoformat()})
 
 
+class SharedProbe:
+    """Concurrent readiness probes share the check in flight, run on one thread of its own. Through Django's
+    request handler every request would get a thread, and a database connection, of its own: a burst of
+    probes would open as many connections, and a slow PostgreSQL would hold them all."""
+
+    def __init__(self) -> None:
+        self._thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="readiness")
+        self._inflight: asyncio.Future[dict[str, Any]] | None = None
+
+    async def __call__(self) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        check = self._inflight
+        if check is None or check.done() or check.get_loop() is not loop:
+            check = self._inflight = loop.run_in_executor(self._thread, _readiness_in_thread)
+        return await asyncio.shield(check)
+
+
+_readiness = SharedProbe()
+
+
 async def readiness_view(request: HttpRequest) -> JsonResponse:
-    body = await sync_to_async(_readiness_in_thread, thread_sensitive=True)()
+    body = await _readiness()
     return JsonResponse(body, status=200 if body["ready"] else 503)
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+
 import httpx
+import psycopg
 
 from tests.conftest import daphne_argv, free_port, wait_until
 
@@ -39,3 +43,30 @@ def test_readiness_is_503_with_reason_when_redis_is_down(service_env, spawn) -> 
     body = ready.json()
     assert body["reasons"] == ["redis"] and body["postgres"]["ok"] is True
     assert "error" in body["redis"]
+
+
+def test_a_burst_of_readiness_probes_shares_one_check_and_one_connection(service_env, spawn) -> None:
+    port = free_port()
+    app_name = f"mevu-readiness-{port}"
+    spawn("daphne-readiness", daphne_argv(port), {**service_env, "PGAPPNAME": app_name})
+    base = f"http://127.0.0.1:{port}"
+    wait_until(lambda: httpx.get(f"{base}/health", timeout=2).status_code == 200, 30)
+
+    def connections() -> int:
+        with psycopg.connect(service_env["DATABASE_URL"], autocommit=True) as conn:
+            return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                                [app_name]).fetchone()[0]
+
+    async def burst() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=base, timeout=30, limits=httpx.Limits(max_connections=100)) as client:
+            return await asyncio.gather(*(client.get("/api/health") for _ in range(80)))
+
+    peak = 0
+    with concurrent.futures.ThreadPoolExecutor(1) as runner:
+        answers = runner.submit(asyncio.run, burst())
+        while not answers.done():
+            peak = max(peak, connections())
+    assert {r.status_code for r in answers.result()} == {200}
+    assert all(r.json()["ready"] for r in answers.result())
+    # Each request would otherwise run the check in a thread, and on a connection, of its own.
+    assert max(peak, connections()) == 1
