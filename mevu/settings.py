@@ -311,6 +311,8 @@ STREAM_STABLE_AFTER_S = env_float("STREAM_STABLE_AFTER_S", 10.0, minimum=0.1, ma
 STREAM_BACKOFF_MAX_S = env_float("STREAM_BACKOFF_MAX_S", 30.0, minimum=0.1, maximum=600.0)
 STREAM_TOKENSET_POLL_S = env_float("STREAM_TOKENSET_POLL_S", 1.0, minimum=0.1, maximum=30.0)
 STREAM_RESNAPSHOT_PER_S = env_float("STREAM_RESNAPSHOT_PER_S", 5.0, minimum=0.1, maximum=100.0)
+# Every book is re-read from CLOB REST this often: the bound on how long a lost frame can leave a book wrong.
+STREAM_RESNAPSHOT_SWEEP_S = env_float("STREAM_RESNAPSHOT_SWEEP_S", 60.0, minimum=5.0, maximum=3600.0)
 STREAM_HISTORY_RETENTION_DAYS = env_int("STREAM_HISTORY_RETENTION_DAYS", 7, minimum=1, maximum=3650)
 
 # --- Realtime delivery (WebSockets / SSE; see docs/ARCHITECTURE.md "Realtime delivery") ----------

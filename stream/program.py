@@ -65,6 +65,7 @@ class StreamConfig:
     tokenset_poll_s: float = 1.0
     views_refresh_s: float = 2.0
     resnapshot_per_s: float = 5.0
+    resnapshot_sweep_s: float = 60.0
     clob_url: str = ""
     sports_ws_url: str = ""
     run_sports: bool = True
@@ -81,6 +82,7 @@ def stream_config_from_settings(**overrides: Any) -> StreamConfig:
         persist_every_s=settings.STREAM_PERSIST_EVERY_S,
         tokenset_poll_s=settings.STREAM_TOKENSET_POLL_S,
         resnapshot_per_s=settings.STREAM_RESNAPSHOT_PER_S,
+        resnapshot_sweep_s=settings.STREAM_RESNAPSHOT_SWEEP_S,
         clob_url=settings.CLOB_URL,
         sports_ws_url=settings.SPORTS_WS_URL,
         sockets=SocketConfig(
@@ -102,7 +104,8 @@ class StreamProgram:
         self.counters = StreamCounters()
         self.store = BookStore(self.counters)
         self.pool = SocketPool(config.sockets, self.store)
-        self.resnapshot = Resnapshotter(self.store, config.clob_url, per_s=config.resnapshot_per_s)
+        self.resnapshot = Resnapshotter(self.store, config.clob_url, per_s=config.resnapshot_per_s,
+                                        sweep_every_s=config.resnapshot_sweep_s)
         self.holder = LeaseHolder(config.lease_name, config.holder, config.lease_ttl_s, config.parent_pid,
                                   config.standby_poll_s)
         self.window = PriceWindow(self.store, self.counters, self.resnapshot, publish,

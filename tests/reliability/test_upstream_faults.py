@@ -33,10 +33,13 @@ FAULT_WINDOW_S = sum(duration for duration, _ in PHASES)
 NO_FAULTS = {"drop_every_s": 0, "malformed_rate": 0, "http_error_rate": 0, "http_429_rate": 0, "latency_ms": 0}
 
 
+SWEEP_S = 10  # every book re-read from REST this often (production: 60 s)
+
+
 def test_upstream_faults_service_continues_and_converges(service_env) -> None:
     with run_simulator(seed=31, rate=80, extra_args=("--games", "6")) as sim, RecordingProxy(sim.base) as proxy:
         env = stack_env(service_env, sim, GAMMA_URL=f"{proxy.base}/gamma", CLOB_URL=f"{proxy.base}/clob",
-                        UPSTREAM_TIMEOUT_S="15")
+                        UPSTREAM_TIMEOUT_S="15", STREAM_RESNAPSHOT_SWEEP_S=str(SWEEP_S))
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         app = stack_start("stack-upstream-faults", env, port)
@@ -68,8 +71,8 @@ def test_upstream_faults_service_continues_and_converges(service_env) -> None:
                 books = sim.control("GET", "/_sim/books")
                 tokens = set(books)
                 # A book damaged by a lost frame with no later frame to reveal it waits for the stream's
-                # periodic REST sweep (every 60 s), so allow one sweep period plus its duration.
-                wait_until(lambda: not price_differences(books, tokens), 75, interval_s=0.5)
+                # periodic REST sweep, so allow one sweep period plus its duration.
+                wait_until(lambda: not price_differences(books, tokens), SWEEP_S + 15, interval_s=0.5)
                 converged_s = time.time() - cleared_at
 
             assert set(statuses) == {200}, statuses  # REST kept serving throughout
