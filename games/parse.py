@@ -392,21 +392,14 @@ def main_slug(slug: str) -> str:
     return slug[: -len(SIBLING_SUFFIX)] if slug.endswith(SIBLING_SUFFIX) else slug
 
 
-def event_parse(
-    raw: Mapping[str, Any],
-    *,
-    league_code: str,
-    ordering: str,
-    teams: TeamIndex,
-    now: datetime,
-) -> tuple[GameRow, list[str]]:
-    """One Gamma event → a GameRow plus the problems of markets that were skipped (bad ones only)."""
-    gamma_id, slug = event_identity(raw)
-    home, away, home_name, away_name = _event_teams(raw, league_code, ordering, teams)
-    kickoff = _event_kickoff(raw)
+def _event_markets(
+    raw: Mapping[str, Any], gamma_id: str, teams: tuple[TeamRef | None, TeamRef | None, str, str]
+) -> tuple[list[MarketRow], list[str]]:
+    """The event's markets that parse, in order (archived ones left out), and the problems of the others."""
     raw_markets = raw.get("markets") or []
     if not isinstance(raw_markets, list):
         raise BadPayload(f"event {gamma_id}: markets is {type(raw_markets).__name__}")
+    home, away, home_name, away_name = teams
     markets: list[MarketRow] = []
     problems: list[str] = []
     seen_tokens: set[str] = set()
@@ -426,29 +419,47 @@ def event_parse(
             continue
         seen_tokens.update(o.token_id for o in market.outcomes)
         markets.append(market)
+    return markets, problems
+
+
+def _series_id(raw: Mapping[str, Any]) -> str:
+    series = raw.get("series")
+    if isinstance(series, list) and series and isinstance(series[0], dict):
+        return _text(str(series[0].get("id") or ""), 20)
+    return ""
+
+
+def event_parse(
+    raw: Mapping[str, Any],
+    *,
+    league_code: str,
+    ordering: str,
+    teams: TeamIndex,
+    now: datetime,
+) -> tuple[GameRow, list[str]]:
+    """One Gamma event → a GameRow plus the problems of markets that were skipped (bad ones only)."""
+    gamma_id, slug = event_identity(raw)
+    home, away, home_name, away_name = sides = _event_teams(raw, league_code, ordering, teams)
+    kickoff = _event_kickoff(raw)
+    markets, problems = _event_markets(raw, gamma_id, sides)
     score_raw = _text(raw.get("score"), 80)
     score = rules.score_parse(score_raw, sets=rules.scored_in_sets(league_code))
     home_score, away_score = rules.orient(score.first, score.second, ordering) if score else (None, None)
     period = _text(raw.get("period"), 30)
-    live = rules.bool_or(raw.get("live"), False)
     ended = rules.bool_or(raw.get("ended"), False)
     closed = rules.bool_or(raw.get("closed"), False)
-    all_closed = bool(markets) and all(m.closed for m in markets)
     status = rules.game_status(
-        period=period, live=live, ended=ended, kickoff=kickoff, now=now, closed=closed or all_closed,
+        period=period, live=rules.bool_or(raw.get("live"), False), ended=ended, kickoff=kickoff, now=now,
+        closed=closed or (bool(markets) and all(m.closed for m in markets)),
         feed_status=_text(raw.get("gameStatus"), 40),
     )
-    series = raw.get("series")
-    series_id = ""
-    if isinstance(series, list) and series and isinstance(series[0], dict):
-        series_id = _text(str(series[0].get("id") or ""), 20)
     return (
         GameRow(
             gamma_id=gamma_id,
             slug=slug,
             ticker=_text(raw.get("ticker"), 255),
             title=_text(raw.get("title"), 500) or slug,
-            series_id=series_id,
+            series_id=_series_id(raw),
             home_team_pk=home.pk if home else None,
             away_team_pk=away.pk if away else None,
             home_name=home_name[:200],

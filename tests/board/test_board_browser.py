@@ -84,35 +84,56 @@ def _two_sided(books: dict[str, Any], token: str) -> bool:
     return home_cents(bid, ask=False) is not None and home_cents(ask, ask=True) is not None
 
 
+ROW_QUOTES_SCRIPT = """
+(ids) => Object.fromEntries(ids.map((id) => {
+  const team = document.querySelector(`#board .row[data-game-id="${id}"] .team.home`);
+  const text = (cell) => team?.querySelector(cell)?.textContent ?? "";
+  return [id, {buy: text(".buy"), sell: text(".sell")}];
+}))
+"""
+
+
+def _row_quotes(page: Any, game_ids: list[str]) -> dict[str, dict[str, float | None]]:
+    """What the watched rows show for the home side, read in one call."""
+    shown = page.evaluate(ROW_QUOTES_SCRIPT, game_ids)
+    return {gid: {cell: cents_parse(text) for cell, text in cells.items()} for gid, cells in shown.items()}
+
+
 def _measure_price_latency(page: Any, sim: Any, watched: dict[str, str]) -> tuple[float, str]:
     """Wait for the simulator to move one watched book; seconds from that change to the row showing it.
 
     The change time is bounded from below by the start of the last poll that still saw the old book,
     so the figure can only overstate the latency. The simulator is paused once a change is seen, so
-    the expected final price is known exactly.
+    the expected final price is known exactly. Each poll also reads what the rows show, just after it: a change
+    whose final price the row already showed then is passed over (a book that moved and moved back before the
+    pause, A -> B -> A, leaves the row as it was: the stream rightly sends nothing), so the row must change after
+    the change time.
     """
-    before, before_at = sim.control("GET", "/_sim/books"), time.time()
+    games = sorted(set(watched.values()))
+    before, before_at, rows_before = sim.control("GET", "/_sim/books"), time.time(), _row_quotes(page, games)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         polled_at = time.time()
         now = sim.control("GET", "/_sim/books")
+        rows_now = _row_quotes(page, games)
         moved = [t for t in watched if _book_quote(now, t) != _book_quote(before, t) and _two_sided(now, t)]
         if moved:
             sim.control("POST", "/_sim/pause")
             final = sim.control("GET", "/_sim/books")
             token = moved[0]
-            if _two_sided(final, token):
-                changed_from = before_at if _book_quote(final, token) == _book_quote(now, token) else polled_at
+            bid, ask = _book_quote(final, token)
+            want = {"buy": home_cents(ask, ask=True), "sell": home_cents(bid, ask=False)}
+            since_before = _book_quote(final, token) == _book_quote(now, token)
+            changed_from, rows_then = (before_at, rows_before) if since_before else (polled_at, rows_now)
+            if _two_sided(final, token) and rows_then[watched[token]] != want:
                 break
             sim.control("POST", "/_sim/resume")
             now = final
-        before, before_at = now, polled_at
+        before, before_at, rows_before = now, polled_at, rows_now
         time.sleep(0.03)
     else:
         pytest.fail("the simulator moved none of the watched books in 30 s")
     game_id = watched[token]
-    bid, ask = _book_quote(final, token)
-    want = {"buy": home_cents(ask, ask=True), "sell": home_cents(bid, ask=False)}
 
     def shown_at() -> float | None:
         state: dict[str, float | None] = {}
