@@ -53,6 +53,7 @@ def main() -> int:
     lease: Lease | None = None
     renewed = 0.0
     n = 0
+    emit("started")
     while True:
         try:
             if lease is None:

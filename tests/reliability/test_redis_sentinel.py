@@ -99,12 +99,15 @@ def test_failover_keeps_every_redis_user_working_and_fencing_holds(service_env, 
             writer_a = spawn("writer-a", writer_argv, env)
             wait_until(lambda: any(e["game"].get("writer") for _, e in ws.events()), 20)
             token_a = ws.events()[-1][1]["game"]["writer"]
+            # B stands by, as a second stream worker does: running, polling for the lease A holds. The recovery
+            # measured below is Redis' failover and the lease's expiry, not a process start on a busy machine.
+            writer_b = spawn("writer-b", writer_argv, env)
+            wait_until(lambda: [line["kind"] for line in json_lines(writer_b.log())] == ["started"], 30)
 
             # A pauses (GC, SIGSTOP) holding the lease; then the primary dies.
             writer_a.proc.send_signal(signal.SIGSTOP)
             group.primary.kill()
             killed_at = time.time()
-            writer_b = spawn("writer-b", writer_argv, env)
 
             wait_until(lambda: group.master_port() == group.replica.port, RECOVERY_BOUND_S)
             promoted_s = time.time() - killed_at
