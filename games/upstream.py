@@ -14,8 +14,10 @@ import httpx
 import orjson
 import tenacity
 from django.conf import settings
+from redis.exceptions import RedisError
 
 from core import metrics
+from core.redis import redis_key, redis_sync
 from core.tls import tls_context
 
 log = logging.getLogger(__name__)
@@ -120,6 +122,37 @@ def _decoded(path: str, body: bytes, read: Callable[[bytes], T]) -> T:
         raise UpstreamError(f"GET {path}: invalid JSON ({exc})") from exc
 
 
+def _shared_pause_key() -> str:
+    return redis_key("upstream", "gamma", "retry-after")
+
+
+def _shared_pause_set(seconds: float) -> None:
+    """Tell the other processes (sports workers, other instances: one egress to Gamma) to hold back too."""
+    if seconds > 0:
+        try:
+            redis_sync().set(_shared_pause_key(), settings.INSTANCE_ID, px=max(1, int(seconds * 1000)))
+        except RedisError as exc:  # the local pause still holds this process's threads back
+            log.warning("gamma Retry-After not shared: %r", exc)
+
+
+def _shared_pause_left() -> float:
+    """Seconds left of a Retry-After another process was given (0 when none, or Redis is unreachable)."""
+    try:
+        pipe = redis_sync().pipeline(transaction=False)
+        pipe.get(_shared_pause_key())
+        pipe.pttl(_shared_pause_key())
+        owner, left_ms = pipe.execute()
+    except RedisError:
+        return 0.0
+    if owner is None or left_ms <= 0 or _text(owner) == settings.INSTANCE_ID:
+        return 0.0
+    return left_ms / 1000
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 class GammaClient:
     """Synchronous Gamma client (Celery tasks and the management command are synchronous)."""
 
@@ -180,14 +213,18 @@ class GammaClient:
         return _decoded(path, self.get_bytes(path, params), orjson.loads)
 
     def _pause_wait(self) -> None:
-        """Wait out a Retry-After another thread was given (the thread that got it waits through its retry)."""
-        wait = self._paused_until - time.monotonic()
-        if wait > 0 and self._paused_by != threading.get_ident():
+        """Wait out a Retry-After another thread or process was given (the thread that got it waits through its
+        retry)."""
+        wait = self._paused_until - time.monotonic() if self._paused_by != threading.get_ident() else 0.0
+        wait = max(wait, _shared_pause_left())
+        if wait > 0:
             self._sleep(wait)
 
     def _pause(self, seconds: float) -> None:
-        self._paused_until = max(self._paused_until, time.monotonic() + min(seconds, MAX_RETRY_AFTER_S))
+        seconds = min(seconds, MAX_RETRY_AFTER_S)
+        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
         self._paused_by = threading.get_ident()
+        _shared_pause_set(seconds)
 
     def _get_once(self, path: str, params: Mapping[str, Any] | None) -> bytes:
         with self._turn:

@@ -142,6 +142,30 @@ def test_retry_after_binds_every_thread_of_the_client() -> None:
     assert answered["n"] == 3
 
 
+def test_retry_after_binds_the_other_processes(settings: Any) -> None:
+    """A 429's Retry-After holds back the clients of the other processes too (the sports workers and the other
+    instances share one egress to Gamma); the process that got it waits it out once, through its retry."""
+    answers = iter([httpx.Response(429, headers={"Retry-After": "5"})])
+
+    def upstream(request: httpx.Request) -> httpx.Response:
+        return next(answers, httpx.Response(200, json=[]))
+
+    def client(sleeps: list[float]) -> GammaClient:
+        return GammaClient("http://gamma.test", transport=httpx.MockTransport(upstream), sleep=sleeps.append)
+
+    settings.INSTANCE_ID = "host-a:101"
+    first: list[float] = []
+    with client(first) as gamma:
+        gamma.get_json("/sports")  # the retry's wait is recorded, not slept: the pause is still running below
+    assert first == [5.0]
+    for instance, waited in (("host-b:202", True), ("host-a:101", False)):
+        settings.INSTANCE_ID = instance
+        sleeps: list[float] = []
+        with client(sleeps) as gamma:
+            gamma.get_json("/events")
+        assert (4.0 < sleeps[0] <= 5.0) if waited else sleeps == [], (instance, sleeps)
+
+
 def test_retry_after_formats() -> None:
     now = datetime(2026, 3, 1, 18, 0, 0, tzinfo=UTC)
     assert retry_after_seconds("7") == 7.0
