@@ -62,7 +62,13 @@ def run_tests(extra: list[str]) -> int:
         return 1 if code == 5 else code
 
 
+def _interrupted(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt  # `kill` or a closed terminal stops everything, as Ctrl-C does
+
+
 def main() -> int:
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _interrupted)
     if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test"}:
         print("usage: dev.py run|test [args...]", file=sys.stderr)
         return 2
