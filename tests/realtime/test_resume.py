@@ -85,7 +85,9 @@ async def test_resume_replays_exactly_the_missed_events(spawn, service_env) -> N
     assert set(mover.received["sport:nba"]).isdisjoint(back.received["sport:nba"])  # nothing twice
     assert len(back.received["sport:nba"]) == len(set(back.received["sport:nba"]))
     assert back.state["sport:nba"] == steady.state["sport:nba"]
-    assert back.seq == steady.seq
+    # Until its `resume` arrives, a client that has said nothing gets every game (`all`), like the original's
+    # clients: on a busy machine some of those frames come first. Its position in what it follows is what counts.
+    assert back.seq["sport:nba"] == steady.seq["sport:nba"]
     for client in (steady, back):
         await client.close()
 
