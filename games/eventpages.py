@@ -18,7 +18,7 @@ import cachetools
 import orjson
 
 from games.digest import EventDigest, event_digest
-from games.upstream import rows_of
+from games.upstream import Rows, rows_of
 
 PAGE_MEMORY = 256  # a few full syncs of every followed league; ~30 KB of ids and digests per page
 
@@ -85,7 +85,7 @@ def _summarise(rows: list[Any]) -> Summary:
             continue
         key = raw.get("id")
         entries.append(Entry(position, None if key is None else str(key).strip(), event_digest(raw)))
-    ids = [row.get("id") if isinstance(row, dict) else None for row in rows]
+    ids = Rows(rows).ids
     return Summary(ids, tuple(entries), tuple(not_objects))
 
 
