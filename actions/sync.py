@@ -5,19 +5,24 @@ A league is synced by one process at a time across the cluster: the cadences ove
 all games every minute), and the start-up bootstrap, admin re-syncs and `manage.py sync_upstream` may run
 beside them; a caller that finds a league locked skips it, its data being fresh from the other sync.
 
-The events of the next leagues are fetched ahead (FETCH_AHEAD threads, HTTP only) while one league is
-compared and written, so the upstream's response time overlaps our work instead of adding to it."""
+The events of the next leagues are fetched ahead (FETCH_AHEAD threads, HTTP only) while leagues are
+compared and written, so the upstream's response time overlaps our work instead of adding to it. Outside a
+caller's transaction, WRITERS leagues are written at once, each thread on its own database connection: one
+league's PostgreSQL time (COPY, foreign-key checks, commit) overlaps another's parsing. Inside one (a caller's
+atomic block), or with a single league, the leagues are written on the caller's connection, in order."""
 
 from __future__ import annotations
 
 import collections
 import contextlib
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import TypeVar
 
+from django.db import connection, connections
 from django.utils import timezone
 
 from actions.activeset import changes_announce
@@ -30,7 +35,8 @@ from markets.tokenset import token_set_version
 
 log = logging.getLogger(__name__)
 LOCK_TIMEOUT_S = 600
-FETCH_AHEAD = 3  # leagues whose teams and events are being fetched while one is written
+FETCH_AHEAD = 3  # leagues whose teams and events are being fetched while others are written
+WRITERS = 2  # leagues written at once outside a caller's transaction (one database connection each)
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -63,6 +69,36 @@ def _fetched_ahead(items: Iterable[T], fetch: Callable[[T], R], ahead: int = FET
             yield item, future.result()
 
 
+def _on_own_connections(items: Iterable[T], work: Callable[[T], R], workers: int) -> list[R]:
+    """[work(item) for item in items], run by `workers` threads, each on a database connection of its own that
+    it closes when done. The first exception raised by `work` is raised here once every thread has stopped."""
+    enumerated, lock = enumerate(items), threading.Lock()
+    results: dict[int, R] = {}
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            while not errors:
+                with lock:  # the items may come from a generator, which one thread at a time may advance
+                    position, item = next(enumerated, (None, None))
+                if position is None:
+                    return
+                results[position] = work(item)  # type: ignore[arg-type]
+        except BaseException as exc:  # re-raised in the caller's thread
+            errors.append(exc)
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    threads = [threading.Thread(target=run, name=f"league-writer-{n}") for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return [results[position] for position in sorted(results)]
+
+
 def _leagues_sync(client: GammaClient, leagues: Iterable[League], teams: SyncReport | None, games: SyncReport,
                   now: datetime | None, progress: Progress | None) -> None:
     fetch_now = now or timezone.now()
@@ -71,17 +107,30 @@ def _leagues_sync(client: GammaClient, leagues: Iterable[League], teams: SyncRep
         return (services.teams_fetch(client, league) if teams is not None else None,
                 services.events_fetch(client, league, fetch_now))
 
-    for league, (fetched_teams, fetched_events) in _fetched_ahead(leagues, fetch):
+    def write(fetched: tuple[League, tuple[TeamsFetch | None, EventsFetch]]) -> tuple[SyncReport, SyncReport]:
+        league, (fetched_teams, fetched_events) = fetched
+        teams_report = SyncReport()
         with _exclusive("games-sync", league.code) as mine:
             if not mine:
                 log.info("games sync of %s already running elsewhere", league.code)
-                continue
+                return teams_report, SyncReport()
             index = None
-            if teams is not None and fetched_teams is not None:
-                report, index = services.teams_write(league, fetched_teams)
-                teams.add(report)
-            games.add(services.games_sync(client, league, now=now, progress=progress, fetched=fetched_events,
-                                          teams=index))
+            if fetched_teams is not None:
+                teams_report, index = services.teams_write(league, fetched_teams)
+            return teams_report, services.games_sync(client, league, now=now, progress=progress,
+                                                     fetched=fetched_events, teams=index)
+
+    leagues = list(leagues)
+    pairs = _fetched_ahead(leagues, fetch)
+    writers = min(WRITERS, len(leagues))
+    if connection.in_atomic_block or writers < 2:  # a caller's transaction must see (and may roll back) every write
+        results = [write(pair) for pair in pairs]
+    else:
+        results = _on_own_connections(pairs, write, writers)
+    for teams_report, games_report in results:
+        if teams is not None:
+            teams.add(teams_report)
+        games.add(games_report)
 
 
 def do_sync_leagues(client: GammaClient) -> SyncReport:

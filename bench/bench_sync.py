@@ -20,7 +20,8 @@ of the same /events pages with no processing at all. A cold sync starts with the
 
 Runs with DEBUG off, as in production: Django's debug cursor renders every query with its parameters
 (the ~12k-element arrays of the bulk upserts included), which would be timed as sync work. Queries are
-counted with an execute wrapper instead.
+counted with an execute wrapper instead, on every connection the sync uses (the league writers' threads open
+their own).
 
 Usage (PostgreSQL and Redis running):
   DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/0 \
@@ -147,6 +148,7 @@ def _run(port: int, edge_port: int | None, repeat: int) -> None:
     django.setup()
     from django.core.management import call_command
     from django.db import connection
+    from django.db.backends.signals import connection_created
 
     from core.redis import redis_key, redis_sync
     from games.eventpages import pages_forget
@@ -202,10 +204,17 @@ def _run(port: int, edge_port: int | None, repeat: int) -> None:
             queries.append(sql)
             return execute(sql, params, many, context)
 
-        with TimedClient(gamma) as client, connection.execute_wrapper(count):
-            started = time.perf_counter()
-            sync_actions.do_sync_catalog(client, now=now)
-            elapsed = time.perf_counter() - started
+        def count_on(sender, connection, **kwargs):  # type: ignore[no-untyped-def]
+            connection.execute_wrappers.append(count)  # the league writers' own connections
+
+        connection_created.connect(count_on)
+        try:
+            with TimedClient(gamma) as client, connection.execute_wrapper(count):
+                started = time.perf_counter()
+                sync_actions.do_sync_catalog(client, now=now)
+                elapsed = time.perf_counter() - started
+        finally:
+            connection_created.disconnect(count_on)
         writes = sum(sql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")) for sql in queries)
         return elapsed, TimedClient.http_s, len(queries), writes, publish["s"]
 
