@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import email.utils
 import logging
 import threading
@@ -150,31 +149,6 @@ def _shared_pause_left() -> float:
     return left_ms / 1000
 
 
-@contextlib.contextmanager
-def _wire_turn() -> Iterator[None]:
-    """One Gamma request in flight across the cluster: a process checks (and waits out) the shared Retry-After
-    and sends only while it holds this Redis lock, and a 429 is shared before the lock is let go, so no process
-    can check just before another one's 429 is shared and send just after. Without Redis, each process goes
-    alone, as threads of one client always take turns (GammaClient._turn)."""
-    hold_s = settings.UPSTREAM_TIMEOUT_S + 5  # a holder that dies frees the turn after this
-    lock = redis_sync().lock(_wire_turn_key(), timeout=hold_s, sleep=0.005, blocking_timeout=hold_s)
-    try:
-        held = lock.acquire()
-    except RedisError as exc:
-        log.warning("gamma turn not taken: %r", exc)
-        held = False
-    try:
-        yield
-    finally:
-        if held:
-            with contextlib.suppress(RedisError):  # an expired turn (a request slower than hold_s) included
-                lock.release()
-
-
-def _wire_turn_key() -> str:
-    return redis_key("upstream", "gamma", "turn")
-
-
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -253,28 +227,23 @@ class GammaClient:
         _shared_pause_set(seconds)
 
     def _get_once(self, path: str, params: Mapping[str, Any] | None) -> bytes:
-        with self._turn, _wire_turn():
+        with self._turn:
             self._pause_wait()
-            response = self._send(path, params)
+            self.requests += 1
+            try:
+                response = self._http.get(path, params=params)
+            except httpx.TransportError as exc:  # connect/read errors and timeouts
+                metrics.upstream_http("gamma", None)
+                raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
+            metrics.upstream_http("gamma", response.status_code)
+            if response.status_code in RETRY_STATUSES:
+                retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+                if retry_after is not None:
+                    self._pause(retry_after)
+                raise _Retryable(f"HTTP {response.status_code}", retry_after)
         if response.status_code >= 400:
             raise UpstreamError(f"GET {path} {dict(params or {})}: HTTP {response.status_code}")
         return response.content
-
-    def _send(self, path: str, params: Mapping[str, Any] | None) -> httpx.Response:
-        """One GET; a retryable answer is raised, its Retry-After recorded (and shared) first."""
-        self.requests += 1
-        try:
-            response = self._http.get(path, params=params)
-        except httpx.TransportError as exc:  # connect/read errors and timeouts
-            metrics.upstream_http("gamma", None)
-            raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
-        metrics.upstream_http("gamma", response.status_code)
-        if response.status_code in RETRY_STATUSES:
-            retry_after = retry_after_seconds(response.headers.get("Retry-After"))
-            if retry_after is not None:
-                self._pause(retry_after)
-            raise _Retryable(f"HTTP {response.status_code}", retry_after)
-        return response
 
     def get_list(self, path: str, params: Mapping[str, Any] | None = None) -> list[Any]:
         return rows_of(self.get_json(path, params))

@@ -166,37 +166,6 @@ def test_retry_after_binds_the_other_processes(settings: Any) -> None:
         assert (4.0 < sleeps[0] <= 5.0) if waited else sleeps == [], (instance, sleeps)
 
 
-def test_one_gamma_request_in_flight_across_clients() -> None:
-    """Clients of different processes take turns on the wire (a Redis lock), so a 429 is shared before any other
-    client sends: none can check the shared Retry-After just before it is set and send just after."""
-    inside, release, order = threading.Event(), threading.Event(), []
-
-    def slow(request: httpx.Request) -> httpx.Response:
-        order.append("a sent")
-        inside.set()
-        release.wait(10)
-        order.append("a answered")
-        return httpx.Response(200, json=[])
-
-    def fast(request: httpx.Request) -> httpx.Response:
-        order.append("b sent")
-        return httpx.Response(200, json=[])
-
-    with GammaClient("http://gamma.test", transport=httpx.MockTransport(slow)) as a, \
-            GammaClient("http://gamma.test", transport=httpx.MockTransport(fast)) as b:
-        first = threading.Thread(target=a.get_json, args=("/sports",))
-        first.start()
-        assert inside.wait(10)
-        second = threading.Thread(target=b.get_json, args=("/events",))
-        second.start()
-        second.join(0.5)  # time enough for an unhindered request to the mock transport
-        assert second.is_alive() and order == ["a sent"]
-        release.set()
-        first.join()
-        second.join()
-    assert order == ["a sent", "a answered", "b sent"]
-
-
 def test_retry_after_formats() -> None:
     now = datetime(2026, 3, 1, 18, 0, 0, tzinfo=UTC)
     assert retry_after_seconds("7") == 7.0
