@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -122,6 +123,12 @@ def _decoded(path: str, body: bytes, read: Callable[[bytes], T]) -> T:
         raise UpstreamError(f"GET {path}: invalid JSON ({exc})") from exc
 
 
+def _process_id() -> str:
+    """This process, as the owner of a shared pause: INSTANCE_ID names the process that imported the settings,
+    which Celery's prefork children all inherit from their parent, so the pid is taken now."""
+    return f"{settings.INSTANCE_ID}/{os.getpid()}"
+
+
 def _shared_pause_key() -> str:
     return redis_key("upstream", "gamma", "retry-after")
 
@@ -130,7 +137,7 @@ def _shared_pause_set(seconds: float) -> None:
     """Tell the other processes (sports workers, other instances: one egress to Gamma) to hold back too."""
     if seconds > 0:
         try:
-            redis_sync().set(_shared_pause_key(), settings.INSTANCE_ID, px=max(1, int(seconds * 1000)))
+            redis_sync().set(_shared_pause_key(), _process_id(), px=max(1, int(seconds * 1000)))
         except RedisError as exc:  # the local pause still holds this process's threads back
             log.warning("gamma Retry-After not shared: %r", exc)
 
@@ -144,7 +151,7 @@ def _shared_pause_left() -> float:
         owner, left_ms = pipe.execute()
     except RedisError:
         return 0.0
-    if owner is None or left_ms <= 0 or _text(owner) == settings.INSTANCE_ID:
+    if owner is None or left_ms <= 0 or _text(owner) == _process_id():
         return 0.0
     return left_ms / 1000
 

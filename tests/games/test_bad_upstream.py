@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from games import services
+from games import upstream as upstream_module
 from games.models import Game, League, Team
 from games.upstream import GammaClient, UpstreamError, retry_after_seconds, rows_of
 from markets.models import Market, Outcome
@@ -164,6 +165,26 @@ def test_retry_after_binds_the_other_processes(settings: Any) -> None:
         with client(sleeps) as gamma:
             gamma.get_json("/events")
         assert (4.0 < sleeps[0] <= 5.0) if waited else sleeps == [], (instance, sleeps)
+
+
+def test_retry_after_binds_the_sibling_pool_processes(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Celery's prefork children share the INSTANCE_ID their parent computed: a 429 one child got holds back
+    its siblings too (the live sync of one sports process asked Gamma 0.02 s after the other's 429)."""
+    answers = iter([httpx.Response(429, headers={"Retry-After": "5"})])
+
+    def upstream(request: httpx.Request) -> httpx.Response:
+        return next(answers, httpx.Response(200, json=[]))
+
+    settings.INSTANCE_ID = "host-a:1"  # the parent's, in every child
+    for pid, expected in ((101, [5.0]), (102, "waits")):
+        monkeypatch.setattr(upstream_module.os, "getpid", lambda pid=pid: pid)
+        sleeps: list[float] = []
+        with GammaClient("http://gamma.test", transport=httpx.MockTransport(upstream), sleep=sleeps.append) as gamma:
+            gamma.get_json("/events")
+        if expected == "waits":
+            assert len(sleeps) == 1 and 4.0 < sleeps[0] <= 5.0, sleeps
+        else:
+            assert sleeps == expected
 
 
 def test_retry_after_formats() -> None:
