@@ -42,7 +42,6 @@ class _Statements:
         return [(name, sql) for name, sql in self.seen if sql.lstrip().upper().startswith(WRITE_VERBS)]
 
 
-
 @pytest.fixture
 def watch_statements() -> Iterator[_Statements]:
     statements = _Statements()
