@@ -26,6 +26,7 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from actions.activeset import changes_announce
+from core.gcpause import cyclic_gc_paused
 from core.redis import redis_key, redis_sync
 from games import services
 from games.models import League
@@ -149,8 +150,9 @@ def do_sync_teams(client: GammaClient) -> SyncReport:
 def do_sync_games(client: GammaClient, leagues: Iterable[League], *, teams: bool = False) -> SyncReport:
     """Games (and, with `teams`, teams first) of these leagues; then the announcement."""
     report = SyncReport()
-    _leagues_sync(client, leagues, report if teams else None, report, None, None)
-    changes_announce(changed=report.changed_game_ids)
+    with cyclic_gc_paused():
+        _leagues_sync(client, leagues, report if teams else None, report, None, None)
+        changes_announce(changed=report.changed_game_ids)
     return report
 
 
@@ -159,10 +161,11 @@ def do_sync_catalog(
     progress: Progress | None = None,
 ) -> dict[str, SyncReport]:
     """Leagues, then teams and games of every followed league (or one); then the announcement."""
-    reports = {"leagues": services.leagues_sync(client), "teams": SyncReport(), "games": SyncReport()}
-    _leagues_sync(client, services.followed_leagues(league_code), reports["teams"] if teams else None,
-                  reports["games"], now, progress)
-    changes_announce(now=now, changed=reports["games"].changed_game_ids)
+    with cyclic_gc_paused():
+        reports = {"leagues": services.leagues_sync(client), "teams": SyncReport(), "games": SyncReport()}
+        _leagues_sync(client, services.followed_leagues(league_code), reports["teams"] if teams else None,
+                      reports["games"], now, progress)
+        changes_announce(now=now, changed=reports["games"].changed_game_ids)
     return reports
 
 

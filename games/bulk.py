@@ -1,20 +1,21 @@
 """Set-based row writes for the sync: one statement per table however many rows, never one per row.
 
-Rows the caller knows to be new are COPYed, their ids drawn from the table's identity sequence first, so the
-INSERT … ON CONFLICT machinery (a speculative insertion and an arbiter-index probe per row) is paid only by rows
-that may exist. A COPY that meets an existing key after all (a row written meanwhile by another path) is rolled
-back to its savepoint and the batch goes through the upsert instead.
+Rows travel as one JSON array (rows as arrays of values) in one parameter and PostgreSQL casts each value to its
+column. Rows the caller knows to be new are inserted ON CONFLICT DO NOTHING: no comparison, no update clause, and
+a key stored meanwhile by another path is skipped (no savepoint round trips) and then upserted with the rows the
+caller knew to be stored.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Container, Iterator, Mapping, Sequence
+import functools
+from collections.abc import Container, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
 import orjson
-from django.db import IntegrityError, connection, models, transaction
+from django.db import connection, models, transaction
 
 
 @contextlib.contextmanager
@@ -51,62 +52,69 @@ def _json_default(value: object) -> str:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def rows_upsert(model: type[models.Model], key: str, rows: Sequence[Mapping[str, Any]]) -> dict[Any, int]:
-    """INSERT … SELECT FROM json_array_elements(<all rows as one JSON array>) ON CONFLICT (key) DO UPDATE:
-    one statement and one parameter however many rows. The rows are encoded by orjson (C) and decoded by
-    PostgreSQL: Django's client-side binding would quote ~12k-element arrays in Python, the main cost of
-    a cold sync. Returns {key value: id}."""
-    if not rows:
-        return {}
-    names = list(rows[0])
-    fields = [model._meta.get_field(name) for name in names]
+@functools.cache  # a handful of (table, columns) shapes, built once per process
+def _insert_sql(
+    model: type[models.Model], key: str, names: tuple[str, ...], update: tuple[str, ...] | None
+) -> str:
+    """`INSERT INTO table (columns) SELECT <each column cast from its element of a row> FROM <the rows as one
+    JSON array of arrays> ON CONFLICT (key)` DO UPDATE the `update` columns (DO NOTHING when None) RETURNING
+    key, id. orjson (C) encodes the rows and PostgreSQL decodes them, on its own core: Django's bulk_create quotes
+    its UNNEST arrays in Python and COPY formats every value in this process, which holds the GIL that the
+    sync's other threads wait for."""
     quote = connection.ops.quote_name
-    columns = [quote(f.column) for f in fields]
-    values = [f"(r->>{i})::{f.db_type(connection)}" for i, f in enumerate(fields)]
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c, n in zip(columns, names, strict=True) if n != key)
-    key_column = quote(model._meta.get_field(key).column)
+
+    def column(name: str) -> str:
+        return quote(model._meta.get_field(name).column)
+
+    values = ", ".join(f"(r->>{i})::{model._meta.get_field(n).db_type(connection)}" for i, n in enumerate(names))
     sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(columns)}) "
-        f"SELECT {', '.join(values)} FROM json_array_elements(%s::json) AS r "
-        f"ON CONFLICT ({key_column}) DO UPDATE SET {updates} RETURNING {key_column}, {quote(model._meta.pk.column)}"
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(map(column, names))}) "
+        f"SELECT {values} FROM jsonb_array_elements(%s::jsonb) AS r"
     )
-    payload = orjson.dumps([[row[name] for name in names] for row in rows], default=_json_default)
+    if update is None:
+        sql += f" ON CONFLICT ({column(key)}) DO NOTHING"
+    else:
+        sql += f" ON CONFLICT ({column(key)}) DO UPDATE SET " + ", ".join(
+            f"{column(n)} = EXCLUDED.{column(n)}" for n in update
+        )
+    return sql + f" RETURNING {column(key)}, {quote(model._meta.pk.column)}"
+
+
+def _rows_run(sql: str, rows: Sequence[Sequence[Any]]) -> dict[Any, int]:
     with connection.cursor() as cursor:
-        cursor.execute(sql, [payload.decode()])
+        cursor.execute(sql, [orjson.dumps(rows, default=_json_default).decode()])
         return dict(cursor.fetchall())
 
 
-def rows_copy(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -> list[int]:
-    """COPY new rows (all with the same keys) with ids drawn from the table's sequence; returns their ids."""
-    table, pk = model._meta.db_table, model._meta.pk.column
-    names = list(rows[0])
-    columns = [pk, *(model._meta.get_field(name).column for name in names)]
-    quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(s) FROM (SELECT pg_get_serial_sequence(%s, %s)::regclass AS s) AS q, "
-                       "generate_series(1, %s)", [table, pk, len(rows)])
-        ids = [row[0] for row in cursor.fetchall()]
-        with connection.wrap_database_errors, cursor.copy(
-            f"COPY {quote(table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
-        ) as copy:
-            for pk_value, row in zip(ids, rows, strict=True):
-                copy.write_row((pk_value, *(row[name] for name in names)))
-    return ids
+def rows_insert(
+    model: type[models.Model], key: str, names: tuple[str, ...], rows: Sequence[Sequence[Any]]
+) -> dict[Any, int]:
+    """INSERT new rows (values in `names` order), ids from the table's default, in one statement with one
+    parameter; a row whose key is stored already is skipped. Returns {key value: id} of the inserted rows."""
+    return _rows_run(_insert_sql(model, key, names, None), rows) if rows else {}
+
+
+def rows_upsert(
+    model: type[models.Model], key: str, names: tuple[str, ...], rows: Sequence[Sequence[Any]],
+    insert_only: tuple[str, ...] = (),
+) -> dict[Any, int]:
+    """rows_insert, ON CONFLICT (key) DO UPDATE every column but the key and `insert_only` (e.g. created_at)."""
+    if not rows:
+        return {}
+    update = tuple(n for n in names if n != key and n not in insert_only)
+    return _rows_run(_insert_sql(model, key, names, update), rows)
 
 
 def rows_write(
-    model: type[models.Model], key: str, rows: Sequence[Mapping[str, Any]], stored: Container[Any]
+    model: type[models.Model], key: str, names: tuple[str, ...], rows: Sequence[Sequence[Any]],
+    stored: Container[Any],
 ) -> dict[Any, int]:
-    """Write rows (inside the caller's transaction): those whose key is not `stored` by COPY, the others by
+    """Write rows (values in `names` order, the key among them): those whose key is not `stored` by
+    rows_insert, skipping any key stored meanwhile by another path; then the stored and the skipped ones by
     rows_upsert. Returns {key value: id}."""
-    new = [row for row in rows if row[key] not in stored]
-    if not new:
-        return rows_upsert(model, key, rows)
-    try:
-        with transaction.atomic():
-            ids = rows_copy(model, new)
-    except IntegrityError:  # a key stored meanwhile: the upsert takes every row
-        return rows_upsert(model, key, rows)
-    written = {row[key]: pk for row, pk in zip(new, ids, strict=True)}
-    written.update(rows_upsert(model, key, [row for row in rows if row[key] in stored]))
+    position = names.index(key)
+    written = rows_insert(model, key, names, [row for row in rows if row[position] not in stored])
+    rest = [row for row in rows if row[position] not in written]
+    if rest:
+        written.update(rows_upsert(model, key, names, rest))
     return written

@@ -50,7 +50,9 @@ class TeamRow:
     upstream_updated_at: datetime | None
 
 
-@dataclasses.dataclass(frozen=True)
+# Outcome and market rows are built ~18k times per cold sync: slotted, not frozen (a frozen dataclass's
+# __init__ sets each field through object.__setattr__, twice as slow).
+@dataclasses.dataclass(slots=True)
 class OutcomeRow:
     token_id: str
     index: int
@@ -62,7 +64,7 @@ class OutcomeRow:
     price: Decimal | None
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(slots=True)
 class MarketRow:
     condition_id: str
     gamma_id: str
@@ -168,7 +170,11 @@ def _int_or_none(value: Any) -> int | None:
 
 def _price(value: Any) -> Decimal | None:
     """A 0..1 price rounded to the column's 4 decimals (Gamma sends up to 40 digits)."""
-    return _price_of(value) if isinstance(value, str | int | float) else None
+    return _price_of(value) if isinstance(value, (str, int, float)) else None
+
+
+_QUANTUM = Decimal("0.0001")
+_ONE = Decimal(1)
 
 
 @functools.lru_cache(maxsize=8192, typed=True)  # a day's ~36k prices take a few hundred distinct values
@@ -177,13 +183,13 @@ def _price_of(value: str | int | float) -> Decimal | None:
     if number is None or not 0 <= number <= 1:
         return None
     try:
-        return Decimal(str(number)).quantize(Decimal("0.0001"))
+        return Decimal(str(number)).quantize(_QUANTUM)
     except InvalidOperation:
         return None
 
 
 def _complement(value: Decimal | None) -> Decimal | None:
-    return None if value is None else Decimal(1) - value
+    return None if value is None else _ONE - value
 
 
 # --- /sports --------------------------------------------------------------------------------------
@@ -296,6 +302,32 @@ def _tags(value: Any) -> list[dict[str, str]]:
     return tags
 
 
+@dataclasses.dataclass(slots=True)
+class _Sides:
+    """An event's two sides as its markets are parsed against them, worked out once per event."""
+
+    home: TeamRef | None
+    away: TeamRef | None
+    home_name: str
+    away_name: str
+    home_names: list[str] = dataclasses.field(init=False)
+    away_names: list[str] = dataclasses.field(init=False)
+    label_teams: dict[str, int | None] = dataclasses.field(init=False, default_factory=dict)  # labels repeat
+
+    def __post_init__(self) -> None:
+        home, away = self.home, self.away
+        self.home_names = [n for n in (home.name if home else "", home.alias if home else "", self.home_name) if n]
+        self.away_names = [n for n in (away.name if away else "", away.alias if away else "", self.away_name) if n]
+
+    def label_team(self, label: str) -> int | None:
+        if label not in self.label_teams:
+            self.label_teams[label] = _outcome_team(label, self.home, self.away, self.home_name, self.away_name)
+        return self.label_teams[label]
+
+
+_NO_TOP = (None, None, None)
+
+
 def market_parse(
     raw: Mapping[str, Any],
     *,
@@ -304,74 +336,69 @@ def market_parse(
     home_name: str,
     away_name: str,
 ) -> MarketRow:
-    condition_id = _text(raw.get("conditionId"), 80)
+    return _market_parse(raw, _Sides(home, away, home_name, away_name))
+
+
+def _market_parse(raw: Mapping[str, Any], sides: _Sides) -> MarketRow:
+    get = raw.get
+    condition_id = _text(get("conditionId"), 80)
     if not condition_id.startswith("0x"):
-        raise BadPayload(f"market {raw.get('id')!r} without a conditionId")
+        raise BadPayload(f"market {get('id')!r} without a conditionId")
     try:
-        labels = [str(x) for x in rules.json_list(raw.get("outcomes"))]
-        tokens = [str(x) for x in rules.json_list(raw.get("clobTokenIds"))]
-        prices = rules.json_list(raw.get("outcomePrices"))
+        labels = [str(x) for x in rules.json_list(get("outcomes"))]
+        tokens = [str(x) for x in rules.json_list(get("clobTokenIds"))]
+        prices = rules.json_list(get("outcomePrices"))
     except ValueError as exc:
         raise BadPayload(f"market {condition_id}: {exc}") from exc
     if not tokens or len(tokens) != len(labels):
         raise BadPayload(f"market {condition_id}: {len(labels)} outcomes but {len(tokens)} token ids")
-    if any(not t.isdigit() for t in tokens):
+    if not all(map(str.isdigit, tokens)):
         raise BadPayload(f"market {condition_id}: non-numeric token id")
-    question = _text(raw.get("question"), 500)
-    group_title = _text(raw.get("groupItemTitle"), 200)
-    home_names = [n for n in (home.name if home else "", home.alias if home else "", home_name) if n]
-    away_names = [n for n in (away.name if away else "", away.alias if away else "", away_name) if n]
-    smt = raw.get("sportsMarketType")
-    market_type = rules.market_type_detect(smt, question, labels, [*home_names, *away_names])
-    is_yes_no = [lb.strip().lower() for lb in labels] == ["yes", "no"]
+    question = _text(get("question"), 500)
+    group_title = _text(get("groupItemTitle"), 200)
+    smt = get("sportsMarketType")
+    market_type = rules.market_type_detect(smt, question, labels, [*sides.home_names, *sides.away_names])
+    pair = len(labels) == 2
+    is_yes_no = pair and labels[0].strip().lower() == "yes" and labels[1].strip().lower() == "no"
     side = None
     if is_yes_no and market_type in ("moneyline", "other"):
-        side = rules.three_way_side(question, group_title, home_names, away_names)
+        side = rules.three_way_side(question, group_title, sides.home_names, sides.away_names)
         if side is not None and not (isinstance(smt, str) and smt.strip()):
             market_type = "moneyline"
     line = None
     if market_type != "moneyline":
-        line = rules.line_parse(raw.get("line"), market_type, group_title, question)
-    bid, ask, last = _price(raw.get("bestBid")), _price(raw.get("bestAsk")), _price(raw.get("lastTradePrice"))
-    outcomes = []
-    for index, (label, token) in enumerate(zip(labels, tokens, strict=True)):
-        if is_yes_no:
-            team_pk = {"home": home, "away": away}.get(side or "") if index == 0 else None
-            team_pk = team_pk.pk if team_pk else None  # type: ignore[union-attr]
-        elif market_type in ("moneyline", "spreads"):
-            team_pk = _outcome_team(label, home, away, home_name, away_name)
-        else:
-            team_pk = None
-        first = index == 0
-        outcomes.append(
-            OutcomeRow(
-                token_id=token[:100],
-                index=index,
-                label=label[:200],
-                team_pk=team_pk,
-                # Gamma's top of book is for outcome 0; a binary market's other token mirrors it.
-                best_bid=bid if first else _complement(ask) if len(labels) == 2 else None,
-                best_ask=ask if first else _complement(bid) if len(labels) == 2 else None,
-                last_trade=last if first else _complement(last) if len(labels) == 2 else None,
-                price=_price(prices[index]) if index < len(prices) else None,
-            )
-        )
+        line = rules.line_parse(get("line"), market_type, group_title, question)
+    if is_yes_no:
+        team = sides.home if side == "home" else sides.away if side == "away" else None
+        team_pks: list[int | None] = [team.pk if team else None, None]
+    elif market_type in ("moneyline", "spreads"):
+        team_pks = [sides.label_team(label) for label in labels]
+    else:
+        team_pks = [None] * len(labels)
+    bid, ask, last = top = _price(get("bestBid")), _price(get("bestAsk")), _price(get("lastTradePrice"))
+    # Gamma's top of book is for outcome 0; a binary market's other token mirrors it.
+    mirrored = (_complement(ask), _complement(bid), _complement(last)) if pair else _NO_TOP
+    outcomes = tuple(
+        OutcomeRow(token[:100], index, label[:200], team_pk, *(mirrored if index else top),
+                   _price(prices[index]) if index < len(prices) else None)
+        for index, (label, token, team_pk) in enumerate(zip(labels, tokens, team_pks, strict=True))
+    )
     return MarketRow(
         condition_id=condition_id,
-        gamma_id=_text(str(raw.get("id") or ""), 30),
+        gamma_id=_text(str(get("id") or ""), 30),
         type=market_type,
         sports_market_type=_text(smt, 60),
         line=line,
         question=question or group_title or condition_id,
-        slug=_text(raw.get("slug"), 255),
+        slug=_text(get("slug"), 255),
         group_item_title=group_title,
-        active=rules.bool_or(raw.get("active"), True),
-        closed=rules.bool_or(raw.get("closed"), False),
-        volume=_float(raw.get("volumeNum", raw.get("volume"))),
-        liquidity=_float(raw.get("liquidityNum", raw.get("liquidity"))),
-        neg_risk=rules.bool_or(raw.get("negRisk"), False),
-        neg_risk_market_id=_text(raw.get("negRiskMarketID"), 80),
-        outcomes=tuple(outcomes),
+        active=rules.bool_or(get("active"), True),
+        closed=rules.bool_or(get("closed"), False),
+        volume=_float(get("volumeNum", get("volume"))),
+        liquidity=_float(get("liquidityNum", get("liquidity"))),
+        neg_risk=rules.bool_or(get("negRisk"), False),
+        neg_risk_market_id=_text(get("negRiskMarketID"), 80),
+        outcomes=outcomes,
     )
 
 
@@ -399,7 +426,7 @@ def _event_markets(
     raw_markets = raw.get("markets") or []
     if not isinstance(raw_markets, list):
         raise BadPayload(f"event {gamma_id}: markets is {type(raw_markets).__name__}")
-    home, away, home_name, away_name = teams
+    sides = _Sides(*teams)
     markets: list[MarketRow] = []
     problems: list[str] = []
     seen_tokens: set[str] = set()
@@ -410,7 +437,7 @@ def _event_markets(
         if rules.bool_or(raw_market.get("archived"), False):
             continue
         try:
-            market = market_parse(raw_market, home=home, away=away, home_name=home_name, away_name=away_name)
+            market = _market_parse(raw_market, sides)
         except BadPayload as exc:
             problems.append(str(exc))
             continue

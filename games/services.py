@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import operator
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -74,6 +74,10 @@ class SyncReport:
 
 def _changed(existing: Mapping[str, Any] | None, wanted: Mapping[str, Any]) -> bool:
     return existing is None or any(existing.get(k) != v for k, v in wanted.items())
+
+
+def _differs(existing: Mapping[str, Any], names: Sequence[str], values: Sequence[Any]) -> bool:
+    return any(existing[name] != value for name, value in zip(names, values, strict=True))
 
 
 # --- Leagues --------------------------------------------------------------------------------------
@@ -147,6 +151,9 @@ def leagues_sync(client: GammaClient) -> SyncReport:
 
 TEAM_FIELDS = ("name", "abbreviation", "alias", "record", "logo", "color", "provider_id", "upstream_created_at",
                "upstream_updated_at")
+_TEAM_COLUMNS = ("gamma_id", "league_id", *TEAM_FIELDS)
+_TEAM_WRITE = (*_TEAM_COLUMNS, "updated_at")
+_team_values = operator.attrgetter(*TEAM_FIELDS)
 
 
 @dataclasses.dataclass
@@ -193,18 +200,17 @@ def teams_write(league: League, fetched: TeamsFetch) -> tuple[SyncReport, TeamIn
     stored = Team.objects.filter(Q(gamma_id__in=list(rows)) | Q(league=league)).order_by("name", "pk")
     existing = {t["gamma_id"]: t for t in stored.values("pk", "gamma_id", "league_id", *TEAM_FIELDS)}
     writes = []
+    stamp = timezone.now()
     for gamma_id, row in rows.items():
-        wanted = {"gamma_id": gamma_id, "league_id": league.pk, **{f: getattr(row, f) for f in TEAM_FIELDS}}
-        if _changed(existing.get(gamma_id), wanted):
-            writes.append(Team(**wanted))
+        values = (gamma_id, league.pk, *_team_values(row))
+        old = existing.get(gamma_id)
+        if old is None or _differs(old, _TEAM_COLUMNS, values):
+            writes.append((*values, stamp))
         else:
             report.unchanged += 1
     if writes:
         with bulk.catalog_transaction():
-            Team.objects.bulk_create(
-                writes, batch_size=1000, update_conflicts=True, unique_fields=["gamma_id"],
-                update_fields=["league", *TEAM_FIELDS, "updated_at"],
-            )
+            bulk.rows_upsert(Team, "gamma_id", _TEAM_WRITE, writes)
     report.upserted += len(writes)
     metrics.INGEST_UPSERTS.labels("team").inc(len(writes))
     if writes:
@@ -240,11 +246,17 @@ MARKET_FIELDS = (
 )
 OUTCOME_FIELDS = ("market_id", "label", "index", "team_id")
 PRICE_FIELDS = ("best_bid", "best_ask", "last_trade", "price")
-# A parsed row's values in one C call (a cold sync builds ~18k of these dicts).
+# Rows are written as tuples in these columns' order; a parsed row's values are read in one C call (a cold
+# sync builds ~18k of these rows).
+_GAME_COLUMNS = ("gamma_id", *GAME_FIELDS, *LIVE_FIELDS, "period_scores", "content_hash")
+_GAME_WRITE = (*_GAME_COLUMNS, "created_at", "updated_at")
 _MARKET_ROW_FIELDS = tuple(f for f in MARKET_FIELDS if f != "game_id")
+_MARKET_COLUMNS = ("condition_id", *_MARKET_ROW_FIELDS, "game_id")
+_MARKET_WRITE = (*_MARKET_COLUMNS, "updated_at")
+_OUTCOME_COLUMNS = ("token_id", *OUTCOME_FIELDS, *PRICE_FIELDS)
+_OUTCOME_WRITE = (*_OUTCOME_COLUMNS, "price_updated_at")
 _market_values = operator.attrgetter(*_MARKET_ROW_FIELDS)
 _price_values = operator.attrgetter(*PRICE_FIELDS)
-_NO_PRICES = dict.fromkeys(PRICE_FIELDS)
 
 
 def _game_values(row: GameRow, league: League) -> dict[str, Any]:
@@ -313,8 +325,9 @@ def games_upsert(
         slug_owner[game["slug"]] = game["gamma_id"]
         if game["gamma_id"] in by_id:
             existing_games[game["gamma_id"]] = game
-    game_writes: list[Game] = []
+    game_writes: list[tuple[Any, ...]] = []
     game_pk: dict[str, int] = {}
+    stamp = timezone.now()  # created_at (new games) and updated_at, as auto_now_add / auto_now set them
     for gamma_id, row in list(by_id.items()):
         if slug_owner.get(row.slug, gamma_id) != gamma_id:
             report.skip("event", gamma_id, f"slug {row.slug} belongs to event {slug_owner[row.slug]}")
@@ -324,10 +337,8 @@ def games_upsert(
         wanted = _game_wanted(old, row, league, now, digests.get(gamma_id))
         changed = _changed(old, {k: v for k, v in wanted.items() if k != "content_hash"})
         if changed or old["content_hash"] != wanted["content_hash"]:  # type: ignore[index]
-            fields = {**(old or {}), **wanted}
-            fields.pop("score_updated_at", None)
-            fields.pop("pk", None)
-            game_writes.append(Game(gamma_id=gamma_id, **{k: v for k, v in fields.items() if k != "gamma_id"}))
+            fields = {**(old or {}), **wanted, "gamma_id": gamma_id}
+            game_writes.append((*(fields[name] for name in _GAME_COLUMNS), stamp, stamp))
         else:
             game_pk[gamma_id] = old["pk"]  # type: ignore[index]
         if changed:  # a new digest alone changes nothing clients see
@@ -342,46 +353,43 @@ def games_upsert(
         ("pk", *OUTCOME_FIELDS, *PRICE_FIELDS),
     )
     with bulk.catalog_transaction():
-        if game_writes:
-            Game.objects.bulk_create(
-                game_writes, batch_size=500, update_conflicts=True, unique_fields=["gamma_id"],
-                update_fields=[*GAME_FIELDS, *LIVE_FIELDS, "period_scores", "content_hash", "updated_at"],
-            )
-            game_pk.update({g.gamma_id: g.pk for g in game_writes})
+        game_pk.update(bulk.rows_upsert(Game, "gamma_id", _GAME_WRITE, game_writes, insert_only=("created_at",)))
         market_writes = []
         for condition_id, (gamma_id, market) in market_rows.items():
-            wanted = dict(zip(_MARKET_ROW_FIELDS, _market_values(market), strict=True))
-            wanted["game_id"] = game_pk[gamma_id]
+            values = (condition_id, *_market_values(market), game_pk[gamma_id])
             old = existing_markets.get(condition_id)
-            if _changed(old, wanted):
-                market_writes.append({"condition_id": condition_id, **wanted, "updated_at": now})
+            if old is None or _differs(old, _MARKET_COLUMNS, values):
+                market_writes.append((*values, now))
                 report.changed_game_ids.add(gamma_id)
         market_pk = {cid: m["pk"] for cid, m in existing_markets.items()}
-        market_pk.update(bulk.rows_write(Market, "condition_id", market_writes, existing_markets))
+        market_pk.update(bulk.rows_write(Market, "condition_id", _MARKET_WRITE, market_writes, existing_markets))
+        streamed = {gamma_id: _streamed(row.status, row.kickoff, now) for gamma_id, row in by_id.items()}
         outcome_writes = []
         for token_id, (condition_id, outcome) in outcome_rows.items():
             gamma_id = market_rows[condition_id][0]
-            row = by_id[gamma_id]
+            values = (token_id, market_pk[condition_id], outcome.label, outcome.index, outcome.team_pk)
             old = existing_outcomes.get(token_id)
-            wanted = {"market_id": market_pk[condition_id], "label": outcome.label, "index": outcome.index,
-                      "team_id": outcome.team_pk}
             # The stream worker owns prices of streamed games; Gamma's snapshot seeds them and serves the rest.
-            if old is None or not _streamed(row.status, row.kickoff, now):
-                wanted.update(zip(PRICE_FIELDS, _price_values(outcome), strict=True))
-            if _changed(old, wanted):
-                stored_prices = _NO_PRICES if old is None else {f: old[f] for f in PRICE_FIELDS}
-                outcome_writes.append({"token_id": token_id, **stored_prices, **wanted, "price_updated_at": now})
+            if old is not None and streamed[gamma_id]:
+                prices = tuple(old[f] for f in PRICE_FIELDS)
+            else:
+                prices = _price_values(outcome)
+            if old is None or _differs(old, _OUTCOME_COLUMNS, (*values, *prices)):
+                outcome_writes.append((*values, *prices, now))
                 report.changed_game_ids.add(gamma_id)
-        bulk.rows_write(Outcome, "token_id", outcome_writes, existing_outcomes)
-        _probabilities_record(rows, game_pk, now)
+        bulk.rows_write(Outcome, "token_id", _OUTCOME_WRITE, outcome_writes, existing_outcomes)
+        _probabilities_record(rows, game_pk, {game['pk'] for game in existing_games.values()}, now)
     report.upserted += len(game_writes)
     metrics.INGEST_UPSERTS.labels("game").inc(len(game_writes))
     report.unchanged += len(by_id) - len(game_writes)
 
 
-def _probabilities_record(rows: Iterable[GameRow], game_pk: Mapping[str, int], now: datetime) -> None:
-    """A GameProbability snapshot per game whose Gamma moneyline probabilities changed. Streamed games are
-    left to the stream worker, which records them from live order books."""
+def _probabilities_record(
+    rows: Iterable[GameRow], game_pk: Mapping[str, int], stored: Container[int], now: datetime
+) -> None:
+    """A GameProbability snapshot per game whose Gamma moneyline probabilities changed (games not `stored`
+    before this batch have none yet). Streamed games are left to the stream worker, which records them from
+    live order books."""
     wanted: dict[int, tuple[float, float, float | None]] = {}
     for row in rows:
         if _streamed(row.status, row.kickoff, now):
@@ -392,12 +400,12 @@ def _probabilities_record(rows: Iterable[GameRow], game_pk: Mapping[str, int], n
             wanted[game_pk[row.gamma_id]] = probabilities
     if not wanted:
         return
-    latest = {
-        p.game_id: (p.home, p.away, p.draw)
-        for p in GameProbability.objects.filter(game_id__in=list(wanted))
-        .order_by("game_id", "-recorded_at")
-        .distinct("game_id")
-    }
+    latest: dict[int, tuple[float, float, float | None]] = {}
+    if known := [pk for pk in wanted if pk in stored]:
+        for p in GameProbability.objects.filter(game_id__in=known).order_by("game_id", "-recorded_at").distinct(
+            "game_id"
+        ):
+            latest[p.game_id] = (p.home, p.away, p.draw)
     new = [
         GameProbability(game_id=pk, recorded_at=now, home=h, away=a, draw=d)
         for pk, (h, a, d) in wanted.items()

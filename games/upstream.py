@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import itertools
 import logging
 import os
 import threading
@@ -123,27 +124,32 @@ def _decoded(path: str, body: bytes, read: Callable[[bytes], T]) -> T:
         raise UpstreamError(f"GET {path}: invalid JSON ({exc})") from exc
 
 
-def _process_id() -> str:
-    """This process, as the owner of a shared pause: INSTANCE_ID names the process that imported the settings,
-    which Celery's prefork children all inherit from their parent, so the pid is taken now."""
-    return f"{settings.INSTANCE_ID}/{os.getpid()}"
+_calls = itertools.count()
+
+
+def _call_id() -> str:
+    """A request call (its retries included), as the owner of a pause: only the call that got a 429 waits it
+    out through its own retry; every other call waits for what is left of it, in this process or another. The
+    pid is taken now: INSTANCE_ID names the process that imported the settings, which Celery's prefork
+    children all inherit from their parent."""
+    return f"{settings.INSTANCE_ID}/{os.getpid()}/{next(_calls)}"
 
 
 def _shared_pause_key() -> str:
     return redis_key("upstream", "gamma", "retry-after")
 
 
-def _shared_pause_set(seconds: float) -> None:
+def _shared_pause_set(seconds: float, owner: str) -> None:
     """Tell the other processes (sports workers, other instances: one egress to Gamma) to hold back too."""
     if seconds > 0:
         try:
-            redis_sync().set(_shared_pause_key(), _process_id(), px=max(1, int(seconds * 1000)))
+            redis_sync().set(_shared_pause_key(), owner, px=max(1, int(seconds * 1000)))
         except RedisError as exc:  # the local pause still holds this process's threads back
             log.warning("gamma Retry-After not shared: %r", exc)
 
 
-def _shared_pause_left() -> float:
-    """Seconds left of a Retry-After another process was given (0 when none, or Redis is unreachable)."""
+def _shared_pause_left(caller: str) -> float:
+    """Seconds left of a Retry-After another call was given (0 when none, or Redis is unreachable)."""
     try:
         pipe = redis_sync().pipeline(transaction=False)
         pipe.get(_shared_pause_key())
@@ -151,7 +157,7 @@ def _shared_pause_left() -> float:
         owner, left_ms = pipe.execute()
     except RedisError:
         return 0.0
-    if owner is None or left_ms <= 0 or _text(owner) == _process_id():
+    if owner is None or left_ms <= 0 or _text(owner) == caller:
         return 0.0
     return left_ms / 1000
 
@@ -183,11 +189,11 @@ class GammaClient:
             verify=tls_context(),
         )
         self.requests = 0
-        # Retry-After binds the whole client: threads fetching ahead wait out another thread's 429 too, and
-        # they take turns on the wire, so none has a request in flight when another one's 429 arrives.
+        # Retry-After binds the whole client: threads fetching ahead wait out another call's 429 too, and they
+        # take turns on the wire, so none has a request in flight when another one's 429 arrives.
         self._turn = threading.Lock()
         self._paused_until = 0.0
-        self._paused_by: int | None = None
+        self._paused_by: str | None = None
 
     def close(self) -> None:
         self._http.close()
@@ -211,7 +217,7 @@ class GammaClient:
             reraise=True,
         )
         try:
-            return retrying(self._get_once, path, params)
+            return retrying(self._get_once, path, params, _call_id())
         except _Retryable as exc:
             attempts = retrying.statistics.get("attempt_number", 1)
             raise UpstreamError(f"GET {path} {dict(params or {})}: {exc} after {attempts} attempts") from exc
@@ -219,23 +225,23 @@ class GammaClient:
     def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         return _decoded(path, self.get_bytes(path, params), orjson.loads)
 
-    def _pause_wait(self) -> None:
-        """Wait out a Retry-After another thread or process was given (the thread that got it waits through its
-        retry)."""
-        wait = self._paused_until - time.monotonic() if self._paused_by != threading.get_ident() else 0.0
-        wait = max(wait, _shared_pause_left())
+    def _pause_wait(self, call: str) -> None:
+        """Wait out a Retry-After another call, thread or process was given (the call that got it waits it out
+        through its retry; once it gives up, its thread's next call waits like any other)."""
+        wait = self._paused_until - time.monotonic() if self._paused_by != call else 0.0
+        wait = max(wait, _shared_pause_left(call))
         if wait > 0:
             self._sleep(wait)
 
-    def _pause(self, seconds: float) -> None:
+    def _pause(self, seconds: float, call: str) -> None:
         seconds = min(seconds, MAX_RETRY_AFTER_S)
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
-        self._paused_by = threading.get_ident()
-        _shared_pause_set(seconds)
+        self._paused_by = call
+        _shared_pause_set(seconds, call)
 
-    def _get_once(self, path: str, params: Mapping[str, Any] | None) -> bytes:
+    def _get_once(self, path: str, params: Mapping[str, Any] | None, call: str) -> bytes:
         with self._turn:
-            self._pause_wait()
+            self._pause_wait(call)
             self.requests += 1
             try:
                 response = self._http.get(path, params=params)
@@ -246,7 +252,7 @@ class GammaClient:
             if response.status_code in RETRY_STATUSES:
                 retry_after = retry_after_seconds(response.headers.get("Retry-After"))
                 if retry_after is not None:
-                    self._pause(retry_after)
+                    self._pause(retry_after, call)
                 raise _Retryable(f"HTTP {response.status_code}", retry_after)
         if response.status_code >= 400:
             raise UpstreamError(f"GET {path} {dict(params or {})}: HTTP {response.status_code}")

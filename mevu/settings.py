@@ -175,7 +175,7 @@ except Exception:  # django-environ raises several types on garbage
     _fail("DATABASE_URL", _db_raw, "a postgresql:// URL")
 DB_POOLER = env_choice("DB_POOLER", ("none", "pgbouncer"), "none")
 DB_CONN_MAX_AGE = env_int("DB_CONN_MAX_AGE", 60, minimum=0, maximum=3600)
-_db["ENGINE"] = "django.db.backends.postgresql"
+_db["ENGINE"] = "core.pgbackend"  # Django's, reading timestamps in C (core/pgbackend/base.py)
 _db["CONN_MAX_AGE"] = 0 if DB_POOLER == "pgbouncer" else DB_CONN_MAX_AGE
 _db["CONN_HEALTH_CHECKS"] = True
 _db.setdefault("OPTIONS", {})
@@ -198,7 +198,7 @@ if DATABASE_REPLICA_URL:
     DATABASES["replica"] = {
         **_db,
         **_replica,
-        "ENGINE": "django.db.backends.postgresql",
+        "ENGINE": "core.pgbackend",
         "OPTIONS": {**_db["OPTIONS"], **_replica.get("OPTIONS", {})},
         "TEST": {"MIRROR": "default"},
     }

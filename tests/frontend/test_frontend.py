@@ -13,7 +13,7 @@ from games.models import Game, League, Team
 from markets.models import Market, Outcome
 from markets.prices import TokenPrice, price_mid
 from readmodels.frontend import activity_game_build, clock_display, frontend_game_build, money_format, period_display
-from readmodels.gameviews import game_views_load
+from readmodels.gameviews import game_view_from_instance, game_views_load, game_views_queryset
 
 KICKOFF = dt.datetime(2026, 1, 4, 20, 0, tzinfo=dt.UTC)
 
@@ -69,6 +69,18 @@ def test_views_load_in_constant_queries(nba_game: Game) -> None:
     assert len(queries) == 3
     view = views["900"]
     assert view.moneyline.home.token_id == "t-okc" and view.moneyline.away.token_id == "t-mem"
+
+
+def test_views_from_plain_rows_equal_views_from_model_instances(nba_game: Game) -> None:
+    Outcome.objects.filter(token_id="t-okc").update(
+        best_bid=Decimal("0.6400"), best_ask=Decimal("0.6600"), last_trade=Decimal("0.6510"),
+        price_updated_at=dt.datetime(2026, 1, 4, 20, 5, 0, 123456, tzinfo=dt.UTC),
+    )
+    from_rows = game_views_load(["900"])["900"]
+    assert from_rows == game_view_from_instance(game_views_queryset().get(gamma_id="900"))
+    okc = next(o for m in from_rows.markets for o in m.outcomes if o.token_id == "t-okc")
+    assert (okc.bid, okc.ask, okc.last, okc.price) == (0.64, 0.66, 0.651, 0.65)
+    assert game_views_load(["no-such-game"]) == {} and game_views_load([]) == {}
 
 
 def test_frontend_game_uses_live_prices_and_orients_home_away(nba_game: Game) -> None:
