@@ -48,8 +48,8 @@ def test_new_rows_are_inserted_with_ids_from_the_sequence(game: Game) -> None:
 def test_a_key_stored_meanwhile_goes_through_the_upsert(game: Game) -> None:
     with transaction.atomic():
         first = bulk.rows_write(Market, "condition_id", NAMES, [_market(game, 1, "O/U 1")], stored=set())
-    # The caller believes both are new, but one was written in between: the INSERT is rolled back to its
-    # savepoint and the upsert writes both, in the same transaction, which stays usable.
+    # The caller believes both are new, but one was written in between: the INSERT skips it and the upsert
+    # writes it, in the same transaction, which stays usable.
     rows = [_market(game, 1, "O/U 1 (moved)"), _market(game, 2, "O/U 2")]
     with transaction.atomic():
         ids = bulk.rows_write(Market, "condition_id", NAMES, rows, stored=set())
