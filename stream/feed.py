@@ -16,6 +16,20 @@ from markets.prices import TokenPrice, price_mid
 from stream.books import Book, StreamCounters
 
 DEDUPE_WINDOW = 4096
+# Milliseconds far past any real clock (the year 287,396): a larger frame "timestamp" is garbage, and one kept in a
+# book would block every later frame of it and no longer fit the prices hash's JSON (64-bit integers).
+MAX_TS_MS = 2**53
+
+
+def _frame_ts(value: Any) -> int:
+    """A frame's or REST book's `timestamp` (ms, a number or a decimal string); ValueError for anything else,
+    which the callers count as a malformed frame."""
+    if isinstance(value, bool):
+        raise ValueError(f"timestamp is a boolean: {value!r}")
+    ts = int(value)
+    if not 0 <= ts < MAX_TS_MS:
+        raise ValueError(f"timestamp out of range: {value!r:.40}")
+    return ts
 
 
 class Level(TypedDict):
@@ -152,7 +166,7 @@ class BookStore:
             self.counters.malformed += 1
 
     def _price_change(self, event: PriceChangeEvent) -> None:
-        ts = int(event["timestamp"])
+        ts = _frame_ts(event["timestamp"])
         entries = event.get("price_changes")
         if entries is None and "changes" in event:  # pre-2025-09-15 format: one asset per message
             entries = [dict(change, asset_id=event["asset_id"], hash="") for change in event["changes"]]
@@ -184,7 +198,7 @@ class BookStore:
         if book is None:
             self.counters.unknown_asset += 1
             return
-        ts = int(event["timestamp"])
+        ts = _frame_ts(event["timestamp"])
         bids = [(lv["price"], lv["size"]) for lv in event.get("bids") or ()]
         asks = [(lv["price"], lv["size"]) for lv in event.get("asks") or ()]
         self.counters.books += 1
@@ -211,7 +225,7 @@ class BookStore:
             self.counters.unknown_asset += 1
             return
         self.counters.trades += 1
-        price, ts = event["price"], int(event["timestamp"])
+        price, ts = event["price"], _frame_ts(event["timestamp"])
         market = event.get("market") or book.market
         self._set_market(book, market)
         siblings = [self.books[t] for t in self.by_market.get(market, ()) if t in self.books] or [book]
@@ -242,7 +256,7 @@ class BookStore:
         book = self.books.get(str(body.get("asset_id", "")))
         if book is None:
             return False
-        ts = int(body["timestamp"])
+        ts = _frame_ts(body["timestamp"])
         bids = [(lv["price"], lv["size"]) for lv in body.get("bids") or ()]
         asks = [(lv["price"], lv["size"]) for lv in body.get("asks") or ()]
         if not book.apply_snapshot(bids, asks, ts):

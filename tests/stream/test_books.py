@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import orjson
+import pytest
 
 from stream.feed import BookStore, book_price
 from tests.conftest import FIXTURES, needs_shared
@@ -74,6 +75,28 @@ def test_hostile_frames_are_counted_and_skipped() -> None:
     assert counters.non_json == 2 and counters.malformed == 8  # "[1, 2]" holds two bad items
     store.feed(orjson.dumps([orjson.loads(good)]))  # array-wrapped later frame still applies
     assert store.books[T].best_bid == 0.46
+
+
+def _stamped(stamp: str) -> bytes:
+    """A price_change frame with `stamp` written into its JSON as it is (a number past 64 bits, a string...)."""
+    return (b'{"event_type": "price_change", "market": "0xm", "timestamp": ' + stamp.encode()
+            + b', "price_changes": [{"asset_id": "tok-a", "price": "0.49", "size": "3", "side": "BUY"}]}')
+
+
+def test_timestamps_beyond_any_clock_are_malformed_and_block_nothing() -> None:
+    """A frame or REST book stamped past 2**53 ms, below 0 or with a boolean is skipped: kept, it would hold back
+    every later frame of its book, and the book's price would no longer encode (the fuzz test met 2**64)."""
+    store = _store()
+    for stamp in (str(2**64), '"99999999999999999999999"', str(2**53), "-5", "true"):
+        store.feed(_stamped(stamp))
+    book = store.books[T]
+    assert store.counters.malformed == 5
+    assert 0.49 not in book.bids and book.ts == 1000
+    assert orjson.loads(orjson.dumps(book_price(book)))["ts"] == 1000
+    store.feed(_stamped('"1001"'))  # the next real frame still applies
+    assert book.best_bid == 0.49
+    with pytest.raises(ValueError, match="out of range"):
+        store.apply_rest_book({"asset_id": T, "timestamp": str(2**60), "bids": [], "asks": []})
 
 
 def test_dump_after_reconnect_replaces_what_was_missed_but_keeps_newer_levels() -> None:
