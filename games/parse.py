@@ -312,12 +312,14 @@ class _Sides:
     away_name: str
     home_names: list[str] = dataclasses.field(init=False)
     away_names: list[str] = dataclasses.field(init=False)
+    team_names: list[str] = dataclasses.field(init=False)
     label_teams: dict[str, int | None] = dataclasses.field(init=False, default_factory=dict)  # labels repeat
 
     def __post_init__(self) -> None:
         home, away = self.home, self.away
         self.home_names = [n for n in (home.name if home else "", home.alias if home else "", self.home_name) if n]
         self.away_names = [n for n in (away.name if away else "", away.alias if away else "", self.away_name) if n]
+        self.team_names = [*self.home_names, *self.away_names]
 
     def label_team(self, label: str) -> int | None:
         if label not in self.label_teams:
@@ -357,7 +359,7 @@ def _market_parse(raw: Mapping[str, Any], sides: _Sides) -> MarketRow:
     question = _text(get("question"), 500)
     group_title = _text(get("groupItemTitle"), 200)
     smt = get("sportsMarketType")
-    market_type = rules.market_type_detect(smt, question, labels, [*sides.home_names, *sides.away_names])
+    market_type = rules.market_type_detect(smt, question, labels, sides.team_names)
     pair = len(labels) == 2
     is_yes_no = pair and labels[0].strip().lower() == "yes" and labels[1].strip().lower() == "no"
     side = None
