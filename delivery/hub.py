@@ -78,7 +78,8 @@ class Hub:
         _shutdown_hook_install(self)
 
     async def wait_ready(self) -> None:
-        await asyncio.wait_for(self.ready.wait(), READY_TIMEOUT_S)
+        async with asyncio.timeout(READY_TIMEOUT_S):
+            await self.ready.wait()
 
     def shutdown(self) -> None:
         """Server stopping: tell every client and close WebSockets with 1001 (going away)."""

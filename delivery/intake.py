@@ -112,7 +112,8 @@ class Intake:
             message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
             if message is None:
                 if time.monotonic() - idle_since > PUBSUB_IDLE_PING_S:
-                    await asyncio.wait_for(pubsub.ping(), 5)
+                    async with asyncio.timeout(5):
+                        await pubsub.ping()
                     idle_since = time.monotonic()
                 continue
             idle_since = time.monotonic()

@@ -37,6 +37,7 @@ from django.utils.http import parse_etags
 from redis.exceptions import LockError, RedisError
 
 from core import metrics
+from core.aio import event_wait
 from core.dbrouter import replica_reads
 from core.redis import redis_async, redis_key, redis_sync
 from markets.prices import prices_read
@@ -401,9 +402,7 @@ class _Cluster:
     async def wait_built(self, flight: str, timeout: float) -> None:
         event = self.built.setdefault(flight, asyncio.Event())
         try:
-            await asyncio.wait_for(event.wait(), timeout)
-        except TimeoutError:
-            pass
+            await event_wait(event, timeout)
         finally:
             self.built.pop(flight, None)  # one waiter per flight per process (listing_get dedups)
 

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 
 from core import metrics
+from core.aio import event_wait
 from core.lease import (
     Fence,
     Lease,
@@ -69,8 +70,7 @@ class LeaseHolder:
                     with contextlib.suppress(Exception):  # advertising is best effort; acquisition is what counts
                         await client.set(standby_key(), self.holder, ex=STANDBY_TTL_S)
                         announced, announced_at = True, time.monotonic()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.standby_poll_s)
+                await event_wait(stop, self.standby_poll_s)
             return False
         finally:
             if announced:

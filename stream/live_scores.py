@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from actions.scores import do_apply_live_scores
 from core import metrics
+from core.aio import event_wait
 from core.lease import Fence
 from games.live import GameLiveState, live_frame_apply, live_index_load, orientation_check
 from stream.loops import backoff_delay
@@ -130,8 +131,7 @@ class LiveScores:
     async def flush_loop(self, stop: asyncio.Event) -> None:
         interval = settings.LIVE_SCORES_FLUSH_MS / 1000
         while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), interval)
+            await event_wait(stop, interval)
             await self.flush()
             if time.monotonic() - self.loaded_at > INDEX_REFRESH_S:
                 await self.index_refresh()

@@ -30,6 +30,7 @@ from django.conf import settings
 
 from actions.announce import Publish
 from core import metrics
+from core.aio import event_wait
 from core.errors import StaleFenceError
 from core.keys import stream_metrics_key, stream_status_key
 from core.lease import Fence, fenced_hset_async, fenced_set_async
@@ -218,8 +219,7 @@ class StreamProgram:
             except Exception:
                 log.exception("sports socket failed; restarting it")
             if not stop.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), SPORTS_RESTART_S)
+                await event_wait(stop, SPORTS_RESTART_S)
 
     # --- steps -----------------------------------------------------------------------------------------
     async def _standby_prepare(self) -> None:

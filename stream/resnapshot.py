@@ -12,7 +12,6 @@ CLOB allows 500 `/books` requests per 10 s; we stay far below with `per_s` reque
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import httpx
 
 from core import metrics
+from core.aio import event_wait
 from core.tls import tls_context
 from stream.feed import BookStore
 
@@ -95,8 +95,7 @@ class Resnapshotter:
                 tokens = self._take()
                 if not tokens:
                     self._wake.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), 1.0)
+                    await event_wait(self._wake, 1.0)
                     continue
                 now = time.monotonic()
                 for token in tokens:

@@ -95,7 +95,8 @@ class MarketSocket:
         ws, self.ws = self.ws, None
         if ws is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(ws.close(), 2)
+                async with asyncio.timeout(2):
+                    await ws.close()
 
     async def _run(self) -> None:
         failures = 0

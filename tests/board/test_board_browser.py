@@ -1,5 +1,5 @@
 """The live board in a real browser against the real system: simulator -> games sync -> stream worker
-(Celery, queue `stream`) -> Redis -> daphne -> headless Chromium.
+(Celery, queue `stream`) -> Redis -> the production HTTP server (daphne + drain) -> headless Chromium.
 
 One setup, several behaviours (each phase is a user-visible promise of issue 10):
   1. `/` shows the games, grouped by sport, with kickoff in the viewer's time zone;
@@ -28,7 +28,7 @@ from markets.prices import prices_read
 from readmodels.frontend import game_views_load
 from simulator.testing import run_simulator
 from tests.board.browser import CELL_LOG_SCRIPT, PageWatch, browser_running, cents_parse, home_cents
-from tests.conftest import ARTIFACTS, daphne_argv, free_port, wait_until
+from tests.conftest import ARTIFACTS, free_port, httpserver_argv, wait_until
 from tests.stream.simhelpers import games_ingest, sim_env
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.django_db(transaction=True)]
@@ -37,8 +37,11 @@ VIEWER_TZ = "America/New_York"
 LATENCY_LIMIT_S = 2.0
 
 
-def _daphne(spawn: Any, env: dict[str, str], port: int, name: str) -> Any:
-    proc = spawn(name, daphne_argv(port), env)
+def _http_server(spawn: Any, env: dict[str, str], port: int, name: str) -> Any:
+    """What `make run` serves with: on SIGTERM it stops listening before it closes the sockets with 1001, so a
+    page reconnecting during a restart is refused (plain daphne kept accepting while it shut down and then
+    dropped those connections before their handshake)."""
+    proc = spawn(name, httpserver_argv(port), env)
     wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200, 30, 0.2)
     return proc
 
@@ -185,7 +188,7 @@ def test_live_board_in_a_browser(service_env: dict[str, str], spawn: Any) -> Non
         _stream_worker(spawn, env)
         wait_until(lambda: len(prices_read(streamed)) >= len(streamed) * 0.9, 60, 0.3)
         port = free_port()
-        daphne = _daphne(spawn, env, port, "board-daphne")
+        server = _http_server(spawn, env, port, "board-http")
         base = f"http://127.0.0.1:{port}"
         views = game_views_load()  # before the browser: Playwright's sync API runs an event loop here
 
@@ -300,12 +303,12 @@ def test_live_board_in_a_browser(service_env: dict[str, str], spawn: Any) -> Non
             seen: list[int] = []
             feed.on("framereceived", lambda payload: seen.extend(_topic_seqs(payload)))
             wait_until(lambda: _pump(page) and seen, 15)
-            daphne.stop()
+            server.stop()
             wait_until(lambda: page.get_attribute("#conn", "data-state") in ("offline", "reconnecting"), 10)
             last_seen = max(seen)
             sent: list[dict[str, Any]] = []
             page.on("websocket", lambda ws: ws.on("framesent", lambda p: sent.append(orjson.loads(p))))
-            _daphne(spawn, env, port, "board-daphne-2")
+            _http_server(spawn, env, port, "board-http-2")
             wait_until(lambda: page.get_attribute("#conn", "data-state") == "live", 30)
             wait_until(lambda: _pump(page) and sent, 10)
             # Frames keep arriving between sampling `last_seen` and the restart: the page resumes from the

@@ -1,0 +1,60 @@
+"""Stopping the stream program cancels its loops; a cancellation must never be lost.
+
+On Python 3.11 `asyncio.wait_for(event.wait(), t)` returns normally when the task is cancelled in the loop
+iteration where the event fires, and a `while True` loop around it then runs on forever: the program's
+shutdown waited for it, and the worker's warm shutdown never ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from core.aio import event_wait
+from stream.feed import BookStore
+from stream.resnapshot import Resnapshotter
+
+
+@pytest.mark.parametrize("spins", range(6))
+def test_a_resnapshot_wake_racing_the_cancel_still_ends_the_loop(spins: int) -> None:
+    async def scenario() -> None:
+        resnapshot = Resnapshotter(BookStore(), "http://127.0.0.1:9", per_s=5)
+        runner = asyncio.create_task(resnapshot.run())
+        for _ in range(3):
+            await asyncio.sleep(0)  # the loop is waiting for a wake-up now
+        resnapshot.request("token-not-in-any-book")
+        for _ in range(spins):  # the cancel lands `spins` loop iterations after the wake-up
+            await asyncio.sleep(0)
+        runner.cancel()
+        done, _ = await asyncio.wait([runner], timeout=3)
+        assert runner in done and runner.cancelled()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("spins", range(4))
+def test_event_wait_reraises_a_cancel_that_races_the_event(spins: int) -> None:
+    async def scenario() -> None:
+        event = asyncio.Event()
+        waiter = asyncio.create_task(event_wait(event, 5))
+        await asyncio.sleep(0)
+        event.set()
+        for _ in range(spins):
+            await asyncio.sleep(0)
+        pending = not waiter.done()
+        waiter.cancel()
+        await asyncio.wait([waiter], timeout=3)
+        assert waiter.cancelled() if pending else waiter.result() is True
+
+    asyncio.run(scenario())
+
+
+def test_event_wait_says_whether_the_event_came() -> None:
+    async def scenario() -> tuple[bool, bool]:
+        event = asyncio.Event()
+        timed_out = await event_wait(event, 0.01)
+        asyncio.get_running_loop().call_later(0.01, event.set)
+        return timed_out, await event_wait(event, 5)
+
+    assert asyncio.run(scenario()) == (False, True)
