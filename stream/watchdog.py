@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import faulthandler
 import os
 import signal
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -60,9 +62,17 @@ def stream_task_started() -> None:
     redis_sync().delete(enqueued_marker_key())
 
 
+# A stop takes a few seconds (the sports socket's flush, the sockets' close handshakes, the final flush); one
+# still running after this long is stuck: every thread's and task's stack goes to stderr (the worker's log).
+STOP_STACKS_AFTER_S = 15
+
+
 def stream_program_run_blocking() -> str:
     """Run the stream program in this (worker child) process until SIGTERM/SIGINT or the lease is lost."""
-    return asyncio.run(_main())
+    try:
+        return asyncio.run(_main())
+    finally:
+        faulthandler.cancel_dump_traceback_later()
 
 
 async def _main() -> str:
@@ -70,8 +80,13 @@ async def _main() -> str:
     stop = asyncio.Event()
     previous: dict[int, Any] = {}
 
+    def stop_now() -> None:
+        stop.set()
+        loop.call_later(STOP_STACKS_AFTER_S, _tasks_dump, loop)  # a task that ignored its cancel
+
     def request_stop(*_: object) -> None:
-        loop.call_soon_threadsafe(stop.set)
+        faulthandler.dump_traceback_later(STOP_STACKS_AFTER_S, file=sys.__stderr__)  # a blocked thread or loop
+        loop.call_soon_threadsafe(stop_now)
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(ValueError):  # not the main thread (threads pool): rely on the worker
@@ -81,6 +96,17 @@ async def _main() -> str:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _tasks_dump(loop: asyncio.AbstractEventLoop) -> None:
+    """Each pending task with the chain of coroutines it is awaiting (Task.print_stack shows only the outer one)."""
+    for task in asyncio.all_tasks(loop):
+        where, awaited = [], task.get_coro()
+        while awaited is not None and getattr(awaited, "cr_frame", None) is not None:
+            frame = awaited.cr_frame
+            where.append(f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}")
+            awaited = awaited.cr_await
+        print(f"stuck task {task.get_name()}:", *where, sep="\n  ", file=sys.__stderr__, flush=True)
 
 
 def pool_children_signal(sig: int = signal.SIGTERM) -> int:

@@ -2,7 +2,7 @@
 
 On Python 3.11 `asyncio.wait_for(event.wait(), t)` returns normally when the task is cancelled in the loop
 iteration where the event fires, and a `while True` loop around it then runs on forever: the program's
-shutdown waited for it, and the worker's warm shutdown never ended.
+shutdown waited for it, and the worker's warm shutdown never ended. A stop that hangs anyway says where.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import pytest
 from core.aio import event_wait
 from stream.feed import BookStore
 from stream.resnapshot import Resnapshotter
+from stream.watchdog import _tasks_dump
 
 
 @pytest.mark.parametrize("spins", range(6))
@@ -58,3 +59,21 @@ def test_event_wait_says_whether_the_event_came() -> None:
         return timed_out, await event_wait(event, 5)
 
     assert asyncio.run(scenario()) == (False, True)
+
+
+def test_a_stuck_stop_reports_where_each_task_waits(capfd: pytest.CaptureFixture[str]) -> None:
+    async def inner() -> None:
+        await asyncio.sleep(30)
+
+    async def outer() -> None:
+        await inner()
+
+    async def scenario() -> None:
+        stuck = asyncio.create_task(outer(), name="stuck-loop")
+        await asyncio.sleep(0)
+        _tasks_dump(asyncio.get_running_loop())
+        stuck.cancel()
+
+    asyncio.run(scenario())
+    report = capfd.readouterr().err.split("stuck task stuck-loop:", 1)[1]
+    assert [line.rsplit(" in ", 1)[1] for line in report.strip().splitlines()[:3]] == ["outer", "inner", "sleep"]

@@ -148,7 +148,8 @@ def test_one_holder_fast_failover_and_stale_holder_fenced(service_env: dict[str,
 
             # 4. SIGTERM (warm shutdown): the holder flushes, releases the lease and exits cleanly.
             code = by_pid[first].stop(timeout_s=20)
-            assert code == 0
+            # -9: SIGTERM did not stop it; after STOP_STACKS_AFTER_S its log holds every thread's stack.
+            assert code == 0, by_pid[first].log()[-12000:]
             assert not lease_status("stream")["held"]
             assert "stream ended: stopped" in by_pid[first].log()
         finally:
