@@ -37,7 +37,7 @@ from django.utils.http import parse_etags
 from redis.exceptions import LockError, RedisError
 
 from core import metrics
-from core.aio import event_wait
+from core.aio import event_wait, tasks_cancel
 from core.dbrouter import replica_reads
 from core.redis import redis_async, redis_key, redis_sync
 from markets.prices import prices_read
@@ -414,9 +414,7 @@ async def listing_shutdown() -> None:
     """Stop this loop's version watcher and close the builder's DB connection (tests, orderly exit)."""
     cluster = _clusters.get(id(asyncio.get_running_loop()))
     if cluster is not None and cluster.task is not None:
-        cluster.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await cluster.task
+        await tasks_cancel([cluster.task])
         cluster.task = None
     await asyncio.get_running_loop().run_in_executor(_builder, connections.close_all)
 

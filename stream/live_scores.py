@@ -12,7 +12,6 @@ is fenced in PostgreSQL and the publish in Redis.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from typing import Any
@@ -26,7 +25,7 @@ from django.utils import timezone
 
 from actions.scores import do_apply_live_scores
 from core import metrics
-from core.aio import event_wait
+from core.aio import event_wait, tasks_cancel
 from core.lease import Fence
 from games.live import GameLiveState, live_frame_apply, live_index_load, orientation_check
 from stream.loops import backoff_delay
@@ -190,8 +189,8 @@ async def sports_socket_run(url: str, stop: asyncio.Event, fence: Fence | None =
             await asyncio.wait([waiter, flusher], timeout=delay, return_when=asyncio.FIRST_COMPLETED)
             waiter.cancel()
     finally:
-        if not flusher.done():
-            flusher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await flusher  # re-raises StaleFenceError from a flush
+        await tasks_cancel([flusher])
+        failure = None if flusher.cancelled() else flusher.exception()
+        if failure is not None:
+            raise failure  # a StaleFenceError from a flush
         await state.flush()

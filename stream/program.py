@@ -30,7 +30,7 @@ from django.conf import settings
 
 from actions.announce import Publish
 from core import metrics
-from core.aio import event_wait
+from core.aio import event_wait, tasks_cancel
 from core.errors import StaleFenceError
 from core.keys import stream_metrics_key, stream_status_key
 from core.lease import Fence, fenced_hset_async, fenced_set_async
@@ -128,8 +128,7 @@ class StreamProgram:
         try:
             acquired = await self.holder.acquire(stop)
         finally:
-            prepare.cancel()
-            await asyncio.gather(prepare, return_exceptions=True)
+            await tasks_cancel([prepare])
         if not acquired:
             await self.db.close()
             return "stopped while standing by"
@@ -149,9 +148,7 @@ class StreamProgram:
             self.reason = f"failed to start: {exc!r}"
             log.exception("stream failed to start")
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await tasks_cancel(tasks)
             await self.pool.close()
             stream_metrics_end(self)
             if not lost:

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 
+from core.aio import tasks_cancel
 from stream.feed import BookStore
 from stream.loops import backoff_delay
 
@@ -89,9 +90,7 @@ class MarketSocket:
     async def close(self) -> None:
         self._closing = True
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+            await tasks_cancel([self._task])
         ws, self.ws = self.ws, None
         if ws is not None:
             with contextlib.suppress(Exception):

@@ -85,7 +85,8 @@ async def _main() -> str:
         loop.call_later(STOP_STACKS_AFTER_S, _tasks_dump, loop)  # a task that ignored its cancel
 
     def request_stop(*_: object) -> None:
-        faulthandler.dump_traceback_later(STOP_STACKS_AFTER_S, file=sys.__stderr__)  # a blocked thread or loop
+        # a blocked thread or loop (a second later: its lines would interleave with the tasks')
+        faulthandler.dump_traceback_later(STOP_STACKS_AFTER_S + 1, file=sys.__stderr__)
         loop.call_soon_threadsafe(stop_now)
 
     for sig in (signal.SIGTERM, signal.SIGINT):
