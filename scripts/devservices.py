@@ -30,6 +30,14 @@ def _wait_for_port(port: int, timeout_s: float) -> None:
     raise RuntimeError(f"embedded server on port {port} did not start in {timeout_s:.0f}s")
 
 
+def _die_with_parent() -> None:
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 @contextlib.contextmanager
 def embedded_postgres(data_dir: Path) -> Iterator[str]:
     """A PostgreSQL server (pgserver's binaries) on a Unix socket under data_dir; yields its URL."""
@@ -62,6 +70,11 @@ def embedded_redis(data_dir: Path) -> Iterator[str]:
         ],
         stdout=subprocess.DEVNULL,
         stderr=sys.stderr,
+        # Ctrl-C reaches the terminal's whole process group: Redis must outlive the system's own orderly stop
+        # (the stream's final flush and lease release, the HTTP drain) and is stopped after it, as PostgreSQL
+        # is (pg_ctl starts it in a session of its own). It still dies with this process if that is killed.
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
     )
     try:
         _wait_for_port(port, 15)
