@@ -13,8 +13,9 @@ import contextlib
 from collections.abc import Iterable
 from typing import Any
 
-# Long enough for a cancelled task's own cleanup (a final flush, a close handshake) to finish undisturbed.
-RECANCEL_S = 2.0
+# Long enough for a cancelled task's own short cleanup to finish undisturbed, short enough that a stale stream
+# holder still drops its upstream sockets within about one lease renewal period.
+RECANCEL_S = 0.5
 
 
 async def event_wait(event: asyncio.Event, timeout_s: float) -> bool:
