@@ -1,9 +1,9 @@
 """A fenced writer like the stream worker: holds a lease, writes the prices hash and publishes events.
 
 Run as a child process: `python -m tests.reliability.lease_writer --lease NAME --game GID --token-id T`.
-Every write is fenced (core.lease / core.publish) and is done BEFORE the renewal check of the
-loop, so a writer paused past its TTL (SIGSTOP) and then resumed tries one write with its old token
-first, exactly the dangerous case fencing exists for. One JSON line per outcome on stdout.
+Every write is fenced (core.lease / core.publish). A writer paused past its TTL (SIGSTOP) and then resumed
+tries one write with its old token, wherever the pause landed: exactly the dangerous case fencing exists for.
+One JSON line per outcome on stdout.
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ from core.publish import game_events_publish  # noqa: E402
 from markets.prices import prices_key  # noqa: E402
 
 
-def emit(kind: str, **fields: Any) -> None:
-    sys.stdout.write(orjson.dumps({"t": time.time(), "kind": kind, **fields}).decode() + "\n")
+def emit(kind: str, at: float | None = None, **fields: Any) -> None:
+    line = {"t": time.time() if at is None else at, "kind": kind, **fields}
+    sys.stdout.write(orjson.dumps(line).decode() + "\n")
     sys.stdout.flush()
 
 
@@ -64,11 +65,19 @@ def main() -> int:
                 renewed = time.monotonic()
                 emit("acquired", token=lease.token)
             n += 1
+            # Stamped when issued: a pause (SIGSTOP) may land between the write and this line.
+            issued = time.time()
             write_once(lease, args.game, args.token_id, n)
-            emit("write", token=lease.token, n=n)
+            emit("write", at=issued, token=lease.token, n=n)
             if time.monotonic() - renewed > args.ttl_ms / 3000:
                 if not lease_renew(lease):
                     emit("lost", token=lease.token)
+                    # A pause that landed after a write resumes here, at the renewal, not at a write. The stream's
+                    # loops may still write before they learn of the loss: that write must be refused too.
+                    n += 1
+                    issued = time.time()
+                    write_once(lease, args.game, args.token_id, n)
+                    emit("write", at=issued, token=lease.token, n=n)
                     lease = None
                     continue
                 renewed = time.monotonic()
