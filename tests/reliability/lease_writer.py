@@ -42,6 +42,13 @@ def write_once(lease: Lease, game_id: str, token_id: str, n: int) -> None:
     game_events_publish([{"type": "price_update", "game": game}], fence=lease.fence)
 
 
+def write_logged(lease: Lease, game_id: str, token_id: str, n: int) -> None:
+    """One write and its line, stamped when issued: a pause (SIGSTOP) may land between the two."""
+    issued = time.time()
+    write_once(lease, game_id, token_id, n)
+    emit("write", at=issued, token=lease.token, n=n)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lease", required=True)
@@ -65,19 +72,14 @@ def main() -> int:
                 renewed = time.monotonic()
                 emit("acquired", token=lease.token)
             n += 1
-            # Stamped when issued: a pause (SIGSTOP) may land between the write and this line.
-            issued = time.time()
-            write_once(lease, args.game, args.token_id, n)
-            emit("write", at=issued, token=lease.token, n=n)
+            write_logged(lease, args.game, args.token_id, n)
             if time.monotonic() - renewed > args.ttl_ms / 3000:
                 if not lease_renew(lease):
                     emit("lost", token=lease.token)
                     # A pause that landed after a write resumes here, at the renewal, not at a write. The stream's
                     # loops may still write before they learn of the loss: that write must be refused too.
                     n += 1
-                    issued = time.time()
-                    write_once(lease, args.game, args.token_id, n)
-                    emit("write", at=issued, token=lease.token, n=n)
+                    write_logged(lease, args.game, args.token_id, n)
                     lease = None
                     continue
                 renewed = time.monotonic()
