@@ -81,11 +81,13 @@ class ControlApi:
         return json_response(self.faults.to_json())
 
     async def set_faults(self, request: web.Request) -> web.Response:
+        every = self.faults.drop_every_s
         try:
             self.faults.update(await _body(request))
         except (ValueError, orjson.JSONDecodeError) as exc:
             return json_response({"error": str(exc)}, status=400)
-        self._last_drop = time.monotonic()
+        if self.faults.drop_every_s != every:  # a new period counts from now; other faults keep its rhythm
+            self._last_drop = time.monotonic()
         return json_response(self.faults.to_json())
 
     async def drop(self, request: web.Request) -> web.Response:

@@ -73,6 +73,11 @@ class RecordingProxy:
                     if k.lower() in ("content-type", "retry-after", "content-encoding")}
             return web.Response(status=upstream.status, body=body, headers=keep)
 
+    def timeline(self, since: float) -> list[tuple[float, str, int]]:
+        """(seconds after `since`, path, status) of the requests that arrived since then, in arrival order."""
+        return [(round(hit.at - since, 2), hit.path[:40], hit.status)
+                for hit in sorted(self.hits, key=lambda hit: hit.at) if hit.at >= since]
+
     def retry_after_violations(self) -> tuple[int, list[str]]:
         """(429 answers followed by another request to the same API, those that came before Retry-After).
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -19,21 +20,29 @@ from tests.reliability.stack import process_tree, stack_env, stack_ready, stack_
 from tests.stream.simhelpers import price_differences
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.django_db(transaction=True)]
-# Phases (20 s in all). Sockets dropped every 5 s and 2% malformed frames throughout the first 10 s, while
-# REST answers 429 (Retry-After: 2) to EVERY request for 3 s (so the retry spacing is measured in every
-# run), then 30% 5xx and 20% 429. Drops cannot be combined with 5 s of latency on the socket's upgrade
-# request (no connection would outlive its own handshake), so the last 10 s: 5 s latency + 5xx/429.
+# Phases (at least 20 s in all). Sockets dropped every 5 s and 2% malformed frames throughout the first 10 s,
+# while REST answers 429 (Retry-After: 2) to EVERY request, then 5xx to every request, each until the app has
+# met one (the app's REST calls come from 3-5 s schedules, so a fixed window can see none, or only lucky 200s),
+# then 30% 5xx and 20% 429. Drops cannot be combined with 5 s of latency on the socket's upgrade request (no
+# connection would outlive its own handshake), so the last 10 s: 5 s latency + 5xx/429.
+# Each phase: (least duration, faults, the upstream answer the app must have met under them before it ends).
 BASE = {"drop_every_s": 5, "malformed_rate": 0.02, "retry_after_s": 2, "latency_ms": 0}
 PHASES = [
-    (3.0, {**BASE, "http_429_rate": 1.0, "http_error_rate": 0.0}),
-    (7.0, {**BASE, "http_429_rate": 0.2, "http_error_rate": 0.3}),
-    (10.0, {**BASE, "drop_every_s": 0, "http_429_rate": 0.2, "http_error_rate": 0.1, "latency_ms": 5000}),
+    (3.0, {**BASE, "http_429_rate": 1.0, "http_error_rate": 0.0}, lambda status: status == 429),
+    (2.0, {**BASE, "http_429_rate": 0.0, "http_error_rate": 1.0}, lambda status: status >= 500),
+    (5.0, {**BASE, "http_429_rate": 0.2, "http_error_rate": 0.3}, None),
+    (10.0, {**BASE, "drop_every_s": 0, "http_429_rate": 0.2, "http_error_rate": 0.1, "latency_ms": 5000}, None),
 ]
-FAULT_WINDOW_S = sum(duration for duration, _ in PHASES)
+MET_WITHIN_S = 20  # the app calls Gamma at least every 3-5 s; this long without a call is a failure
 NO_FAULTS = {"drop_every_s": 0, "malformed_rate": 0, "http_error_rate": 0, "http_429_rate": 0, "latency_ms": 0}
 
 
 SWEEP_S = 10  # every book re-read from REST this often (production: 60 s)
+
+
+def _met(proxy: RecordingProxy, since: float, must_meet: Callable[[int], bool] | None) -> bool:
+    """Whether an upstream answer the app got since then satisfies `must_meet` (always, when there is none)."""
+    return must_meet is None or any(hit.at >= since and must_meet(hit.status) for hit in list(proxy.hits))
 
 
 def test_upstream_faults_service_continues_and_converges(service_env) -> None:
@@ -51,14 +60,17 @@ def test_upstream_faults_service_continues_and_converges(service_env) -> None:
                 pids = process_tree(app)
 
                 faults_at = time.time()
-                statuses = []
-                for duration, faults in PHASES:
+                statuses, phase_s = [], []
+                for least_s, faults, must_meet in PHASES:
                     sim.control("POST", "/_sim/faults", json=faults)
-                    phase_end = time.time() + duration
-                    while time.time() < phase_end:
+                    started = time.monotonic()
+                    while time.monotonic() < started + least_s or (
+                            not _met(proxy, started, must_meet) and time.monotonic() < started + MET_WITHIN_S):
                         statuses.append(httpx.get(f"{base}/api/games/frontend", timeout=10).status_code)
                         statuses.append(httpx.get(f"{base}/api/health", timeout=10).status_code)
-                        time.sleep(max(0.0, min(1.0, phase_end - time.time())))
+                        time.sleep(max(0.05, min(1.0, started + least_s - time.monotonic())))
+                    assert _met(proxy, started, must_meet), (faults, proxy.timeline(since=started - 5))
+                    phase_s.append(round(time.monotonic() - started, 1))
                 sim.control("POST", "/_sim/faults", json=NO_FAULTS)
                 cleared_at = time.time()
 
@@ -76,16 +88,15 @@ def test_upstream_faults_service_continues_and_converges(service_env) -> None:
                 converged_s = time.time() - cleared_at
 
             assert set(statuses) == {200}, statuses  # REST kept serving throughout
-            # Prices keep flowing between drops (a reconnect meets 429/5xx 30% of the time, then backs off).
+            # Prices keep flowing between drops (a reconnect that meets 429/5xx backs off).
             assert len(during) > 20 and longest_gap < 12.0, (len(during), longest_gap)
             assert stats["dropped_sockets"] >= 2  # the faults really hit (drops every 5 s for 10 s)
             upstream_statuses = [h.status for h in proxy.hits]
-            assert 429 in upstream_statuses and any(code >= 500 for code in upstream_statuses), [
-                (round(h.at, 1), h.path[:40], h.status) for h in proxy.hits]
             followed, early = proxy.retry_after_violations()
             assert followed >= 1 and early == [], early
             assert process_tree(app) == pids, "a process was restarted"
-            print(f"\nUPSTREAM FAULTS price_updates_during={len(during)} longest_gap_s={longest_gap:.1f} "
+            print(f"\nUPSTREAM FAULTS phases_s={phase_s} price_updates_during={len(during)} "
+                  f"longest_gap_s={longest_gap:.1f} "
                   f"dropped_sockets={stats['dropped_sockets']} upstream_requests={len(proxy.hits)} "
                   f"upstream_5xx={sum(code >= 500 for code in upstream_statuses)} "
                   f"retries_after_429={followed} early_retries={len(early)} converged_s={converged_s:.1f}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
@@ -140,6 +141,32 @@ def test_drop_every_s(reset_faults: SimHandle) -> None:
     _frames, closed = asyncio.run(collect(sim.clob_ws_url, {"type": "market", "assets_ids": []}, 5))
     assert close_code(closed) == 1006
     assert time.monotonic() - start < 3
+
+
+def test_drop_every_s_keeps_its_rhythm_when_other_faults_change(reset_faults: SimHandle) -> None:
+    """Setting other faults more often than the drop period must not postpone the drops."""
+    sim = reset_faults
+
+    async def scenario() -> tuple[float, float]:
+        async with websockets.connect(sim.clob_ws_url) as ws, keepalive(ws):
+            await ws.send(json.dumps({"type": "market", "assets_ids": []}))
+            await asyncio.to_thread(sim.control, "POST", "/_sim/faults", {"drop_every_s": 1.0})
+
+            async def closed_at() -> float:
+                with contextlib.suppress(websockets.ConnectionClosed):
+                    while True:
+                        await ws.recv()
+                return time.monotonic()
+
+            closing = asyncio.create_task(closed_at())
+            for rate in (0.01, 0.02, 0.03, 0.04, 0.05, 0.06):
+                await asyncio.sleep(0.4)
+                await asyncio.to_thread(sim.control, "POST", "/_sim/faults", {"malformed_rate": rate})
+            last_set_at = time.monotonic()
+            return await asyncio.wait_for(closing, 5), last_set_at
+
+    closed, last_set = asyncio.run(scenario())
+    assert closed < last_set
 
 
 def test_429_carries_retry_after_and_5xx_and_latency(reset_faults: SimHandle) -> None:
