@@ -63,7 +63,9 @@ async def price_event_wait(ws_url: str, deadline: float) -> bool:
     """Whether /ws/games delivers a price update before the deadline (reconnecting while it starts)."""
     while time.monotonic() < deadline:
         try:
-            async with websockets.connect(ws_url, open_timeout=5, max_size=None) as ws:
+            # Unbounded queue: once the price event is seen nothing reads, and a full queue stops the client
+            # reading its socket, so the close would wait out close_timeout for a close frame it never reads.
+            async with websockets.connect(ws_url, open_timeout=5, max_size=None, max_queue=None) as ws:
                 while True:
                     frame = orjson.loads(await asyncio.wait_for(ws.recv(), deadline - time.monotonic()))
                     if _is_price_event(frame):

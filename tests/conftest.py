@@ -95,13 +95,20 @@ class Proc:
         self.log_path = ARTIFACTS / f"{name}-{os.getpid()}-{int(time.time() * 1000)}.log"
         self._log = self.log_path.open("wb")
         self.proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        self._terminated = False
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def terminate(self) -> None:
+        """SIGTERM once (a second one may mean "stop now" to the child)."""
+        if self.proc.poll() is None and not self._terminated:
+            self._terminated = True
+            self.proc.terminate()
+
     def stop(self, timeout_s: float = 15) -> int:
         if self.proc.poll() is None:
-            self.proc.terminate()
+            self.terminate()
             try:
                 self.proc.wait(timeout_s)
             except subprocess.TimeoutExpired:
@@ -122,6 +129,8 @@ def spawn() -> Iterator[Callable[..., Proc]]:
         return proc
 
     yield start
+    for proc in reversed(procs):  # all stop at once: each one's orderly stop takes seconds
+        proc.terminate()
     for proc in reversed(procs):
         proc.stop()
 

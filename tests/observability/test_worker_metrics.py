@@ -19,7 +19,9 @@ def test_worker_metrics_count_task_runs_failures_and_durations(service_env, spaw
     metrics_port, dead = free_port(), free_port()
     env = {**service_env, "APP_MODE": "workers", "METRICS_PORT": str(metrics_port), "BIND_HOST": "127.0.0.1",
            "LOG_FORMAT": "json", "MEVU_UPSTREAM": "live",
-           # Upstream unreachable on loopback: beat's polling tasks fail fast instead of waiting on DNS.
+           # Upstream unreachable on loopback: beat's polling tasks fail fast instead of waiting on DNS, and
+           # give up at once (no back-off retries for the stop at the end to wait out).
+           "UPSTREAM_MAX_RETRIES": "0",
            "GAMMA_URL": f"http://127.0.0.1:{dead}/gamma", "CLOB_URL": f"http://127.0.0.1:{dead}/clob",
            "CLOB_WS_URL": f"ws://127.0.0.1:{dead}/ws", "SPORTS_WS_URL": f"ws://127.0.0.1:{dead}/sports"}
     serve = spawn("obs-workers", [sys.executable, "manage.py", "serve"], env)

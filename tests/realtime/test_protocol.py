@@ -82,7 +82,7 @@ async def test_server_heartbeat_and_close_1001_on_shutdown(spawn, service_env) -
     started = time.monotonic()
     await client.wait_for(lambda: len(client.of_type("heartbeat")) >= 2, 5)
     assert time.monotonic() - started < 3
-    proc.proc.terminate()
+    proc.terminate()
     await client.wait_for(lambda: client.closed is not None, 10)
     assert client.closed == 1001
     assert client.of_type("error")[-1]["message"] == "Server shutting down"

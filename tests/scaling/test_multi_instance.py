@@ -573,7 +573,9 @@ async def test_connection_budget_is_measured(cluster: Cluster) -> None:
     # Load: a WebSocket on every instance and concurrent DB-backed requests straight to each of them.
     sockets = []
     for instance in cluster.http:
-        ws = await websockets.connect(f"ws://127.0.0.1:{instance.port}/ws/games")
+        # Unbounded queue: these clients read one frame only, and with a full queue a client stops reading
+        # its socket, so its close would wait out close_timeout (10 s) for a close frame it never reads.
+        ws = await websockets.connect(f"ws://127.0.0.1:{instance.port}/ws/games", max_queue=None)
         await ws.recv()
         sockets.append(ws)
     redis_idle = _redis_clients_by_instance(cluster)
