@@ -7,8 +7,9 @@ workers -> Celery `sports` worker (SPORTS_CONCURRENCY processes), single-concurr
 all     -> both
 With MEVU_UPSTREAM=sim the bundled simulator starts first and the upstream URLs point at it.
 Crashed children restart with exponential back-off; SIGTERM stops them in order: http, then workers,
-then the simulator. Children die with the supervisor (PR_SET_PDEATHSIG), so a killed supervisor never
-leaves orphans holding the stream lease or the beat lock.
+then the simulator (Ctrl-C too: the simulator runs outside the terminal's process group). Children die
+with the supervisor (PR_SET_PDEATHSIG), so a killed supervisor never leaves orphans holding the stream
+lease or the beat lock.
 See docs/OPERATIONS.md for why this is a small supervisor of our own rather than supervisord/circus.
 """
 
@@ -45,6 +46,9 @@ class Child:
     stage: int  # stopped in descending stage order: http (3) before workers (2) before simulator (1)
     env: dict[str, str] = dataclasses.field(default_factory=dict)
     pass_fds: tuple[int, ...] = ()
+    # Out of the terminal's process group: Ctrl-C signals the whole group at once, which would stop this child
+    # beside the others instead of after them.
+    own_session: bool = False
     proc: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     failures: int = 0
@@ -53,7 +57,8 @@ class Child:
     def start(self, base_env: dict[str, str]) -> None:
         env = {**base_env, **self.env, "MEVU_ROLE": self.name.split("-")[0]}
         self.proc = subprocess.Popen(
-            self.argv, cwd=REPO, env=env, pass_fds=self.pass_fds, preexec_fn=_die_with_parent
+            self.argv, cwd=REPO, env=env, pass_fds=self.pass_fds, preexec_fn=_die_with_parent,
+            start_new_session=self.own_session,
         )
         self.started_at = time.monotonic()
         self.restart_at = None
@@ -113,7 +118,8 @@ def simulator_child(env: dict[str, str]) -> Child | None:
     env.setdefault("DATA_API_URL", f"{base}/data")
     env["SIM_BASE_URL"] = base
     args = env.get("SIM_ARGS", "").split()
-    return Child("simulator", [sys.executable, "-m", "simulator", "--host", "127.0.0.1", "--port", str(port), *args], 1)
+    argv = [sys.executable, "-m", "simulator", "--host", "127.0.0.1", "--port", str(port), *args]
+    return Child("simulator", argv, 1, own_session=True)
 
 
 def http_children(env: dict[str, str], count: int, sock: socket.socket) -> list[Child]:

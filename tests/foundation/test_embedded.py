@@ -56,10 +56,13 @@ def test_run_command_fills_a_fresh_system_from_the_simulator(tmp_path: Path) -> 
         assert "embedded PostgreSQL" in output and "embedded Redis" in output
         assert f"http://127.0.0.1:{port}/" in output
         descendants = psutil.Process(proc.pid).children(recursive=True)
-        # Ctrl-C signals the terminal's process group: Redis is not in it, so it outlives the orderly stop
-        # (final flushes, lease release) and is stopped after it (pg_ctl detaches PostgreSQL by itself).
+        # Ctrl-C signals the terminal's process group: Redis and the simulator are not in it, so they outlive
+        # the orderly stop (final flushes, lease release, the stream's upstream sockets) and are stopped after
+        # it (pg_ctl detaches PostgreSQL by itself).
         redis_servers = [p for p in descendants if p.name() == "redis-server"]
         assert len(redis_servers) == 1 and os.getpgid(redis_servers[0].pid) != os.getpgid(proc.pid)
+        simulators = [p for p in descendants if p.cmdline()[1:3] == ["-m", "simulator"]]
+        assert len(simulators) == 1 and os.getpgid(simulators[0].pid) != os.getpgid(proc.pid)
     finally:
         proc.send_signal(signal.SIGTERM)  # `kill` of the run command alone (scripts/smoke.py sends Ctrl-C's SIGINT)
         try:
